@@ -1,0 +1,49 @@
+/*
+ * route_codec: AirlineRouteEvent <-> Avro single-object encoding:
+ *   C3 01 | CRC-64-AVRO fingerprint, 8 bytes little-endian | Avro binary of the record
+ * Encoding goes through avro-c's generic values on the schema parsed from route_schema_json, so
+ * the record is checked against that schema field for field. One codec per thread; it reuses its
+ * avro-c values and buffers, nothing is allocated per event.
+ */
+#ifndef COMMON_ROUTE_CODEC_H
+#define COMMON_ROUTE_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "route_event.h"
+
+typedef struct route_codec_s route_codec_t;
+
+#define ROUTE_CODEC_HEADER_LEN 10
+
+typedef enum {
+    ROUTE_CODEC_OK = 0,
+    ROUTE_CODEC_SCHEMA_INVALID = -1, /* the event does not fit the schema (encode) */
+    ROUTE_CODEC_BAD_MARKER = -2,     /* decode: too short, or not C3 01 */
+    ROUTE_CODEC_BAD_FINGERPRINT = -3,/* decode: written with another schema */
+    ROUTE_CODEC_BAD_BODY = -4,       /* decode: truncated or malformed Avro, or trailing bytes */
+} route_codec_status_t;
+
+/* @returns a codec, or NULL with errstr filled when the embedded schema does not parse. */
+route_codec_t *route_codec_new(char *errstr, size_t errstr_size);
+void route_codec_free(route_codec_t *codec);
+
+/*
+ * Validates ev (route_event_validate) and appends its single-object encoding to out.
+ * @returns ROUTE_CODEC_OK, or ROUTE_CODEC_SCHEMA_INVALID with the reason in errstr (out unchanged).
+ */
+route_codec_status_t route_codec_encode(route_codec_t *codec, const route_event_t *ev, buf_t *out, char *errstr,
+                                        size_t errstr_size);
+
+/*
+ * Decodes data[0..len) into ev. String slices point into data or into the codec: valid while data is and until the next decode.
+ * @returns ROUTE_CODEC_OK or a negative status with errstr filled.
+ */
+route_codec_status_t route_codec_decode(route_codec_t *codec, const void *data, size_t len, route_event_t *ev,
+                                        char *errstr, size_t errstr_size);
+
+const char *route_codec_status_text(route_codec_status_t status);
+
+#endif
