@@ -1,1 +1,346 @@
-/* placeholder: being written */
+#include "http_server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "envelope.h"
+#include "log.h"
+
+/* Request bodies above this get h2o's 413: the services take parameters, not uploads. */
+#define HTTP_MAX_BODY (64 * 1024)
+
+/* Our handler embeds h2o's, so on_req can find the server (h2o handlers carry no user pointer). */
+typedef struct http_handler_s {
+    h2o_handler_t super;
+    http_server_t *srv;
+} http_handler_t;
+
+struct http_server_s {
+    uv_loop_t *loop;
+    const http_route_t *routes;
+    size_t n_routes;
+    void *data;
+    h2o_globalconf_t config;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    uv_tcp_t listener;
+    bool listening;
+    bool closed;
+    int port;
+};
+
+/* Reason phrases for the statuses the services send. */
+static const char *status_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+static bool method_is(h2o_req_t *req, const char *name)
+{
+    return h2o_memis(req->method.base, req->method.len, name, strlen(name));
+}
+
+static unsigned method_bit(h2o_req_t *req)
+{
+    if (method_is(req, "GET") || method_is(req, "HEAD"))
+        return HTTP_GET;
+    if (method_is(req, "POST"))
+        return HTTP_POST;
+    if (method_is(req, "DELETE"))
+        return HTTP_DELETE;
+    return 0;
+}
+
+h2o_iovec_t http_req_path(h2o_req_t *req)
+{
+    size_t len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    return h2o_iovec_init(req->path.base, len);
+}
+
+const char *http_req_query(h2o_req_t *req, size_t *len)
+{
+    if (req->query_at == SIZE_MAX) {
+        *len = 0;
+        return "";
+    }
+    *len = req->path.len - req->query_at - 1;
+    return req->path.base + req->query_at + 1;
+}
+
+const char *http_req_params(h2o_req_t *req, size_t *len)
+{
+    size_t qlen;
+    const char *qs = http_req_query(req, &qlen);
+    bool form = false;
+    if (req->entity.base != NULL && req->entity.len > 0) {
+        ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+        static const char form_type[] = "application/x-www-form-urlencoded";
+        form = i != -1 && req->headers.entries[i].value.len >= sizeof(form_type) - 1 &&
+               h2o_lcstris(req->headers.entries[i].value.base, sizeof(form_type) - 1, form_type, sizeof(form_type) - 1);
+    }
+    if (!form) {
+        *len = qlen;
+        return qs;
+    }
+    char *all = h2o_mem_alloc_pool(&req->pool, qlen + 1 + req->entity.len + 1);
+    size_t n = 0;
+    if (qlen > 0) {
+        memcpy(all, qs, qlen);
+        all[qlen] = '&';
+        n = qlen + 1;
+    }
+    memcpy(all + n, req->entity.base, req->entity.len);
+    n += req->entity.len;
+    all[n] = '\0';
+    *len = n;
+    return all;
+}
+
+void http_add_header(h2o_req_t *req, const char *name, const char *value)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, h2o_strdup(&req->pool, value, SIZE_MAX).base,
+                          strlen(value));
+}
+
+void http_send(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = status_reason(status);
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    h2o_send_inline(req, body, len);
+}
+
+void http_send_envelope(h2o_req_t *req, int status, bool error, const char *message, struct json_object *data)
+{
+    buf_t out = BUF_INIT;
+    envelope_render(&out, status, error, message, data);
+    http_send(req, status, "application/json", out.data, out.len);
+    buf_free(&out);
+}
+
+void http_send_error(h2o_req_t *req, int status, const char *fmt, ...)
+{
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    http_send_envelope(req, status, true, message, NULL);
+}
+
+/* ---- streamed responses ---- */
+
+typedef struct http_stream_s {
+    h2o_generator_t super;
+    buf_t chunk; /* h2o reads it until it calls proceed again */
+    http_stream_fill_cb fill;
+    http_stream_close_cb on_close;
+    void *data;
+    bool closed;
+} http_stream_t;
+
+static void stream_close(http_stream_t *s)
+{
+    if (s->closed)
+        return;
+    s->closed = true;
+    if (s->on_close != NULL)
+        s->on_close(s->data);
+}
+
+static void stream_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    http_stream_t *s = (http_stream_t *)gen;
+    buf_reset(&s->chunk);
+    bool more = s->fill(s->data, &s->chunk);
+    h2o_iovec_t iov = h2o_iovec_init(s->chunk.data, s->chunk.len);
+    if (!more)
+        stream_close(s);
+    h2o_send(req, &iov, 1, more ? H2O_SEND_STATE_IN_PROGRESS : H2O_SEND_STATE_FINAL);
+}
+
+static void stream_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)req;
+    stream_close((http_stream_t *)gen); /* the client went away */
+}
+
+/* Runs when the request's pool is freed: the response is over whichever way it ended. */
+static void stream_dispose(void *p)
+{
+    http_stream_t *s = p;
+    stream_close(s);
+    buf_free(&s->chunk);
+}
+
+void http_send_stream(h2o_req_t *req, int status, const char *content_type, http_stream_fill_cb fill,
+                      http_stream_close_cb on_close, void *data)
+{
+    http_stream_t *s = h2o_mem_alloc_shared(&req->pool, sizeof(*s), stream_dispose);
+    memset(s, 0, sizeof(*s));
+    s->super.proceed = stream_proceed;
+    s->super.stop = stream_stop;
+    s->fill = fill;
+    s->on_close = on_close;
+    s->data = data;
+    req->res.status = status;
+    req->res.reason = status_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    h2o_start_response(req, &s->super);
+    if (method_is(req, "HEAD")) {
+        stream_close(s);
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        return;
+    }
+    stream_proceed(&s->super, req);
+}
+
+/* ---- routing ---- */
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    http_server_t *srv = ((http_handler_t *)self)->srv;
+    h2o_iovec_t path = http_req_path(req);
+    unsigned bit = method_bit(req);
+    const http_route_t *matched = NULL;
+    for (size_t i = 0; i < srv->n_routes; i++) {
+        const http_route_t *r = &srv->routes[i];
+        size_t rl = strlen(r->path);
+        bool hit = r->prefix ? path.len > rl && memcmp(path.base, r->path, rl) == 0
+                             : path.len == rl && memcmp(path.base, r->path, rl) == 0;
+        if (!hit)
+            continue;
+        matched = r;
+        if ((r->methods & bit) != 0) {
+            r->on_req(req, srv->data);
+            return 0;
+        }
+    }
+    if (matched != NULL) {
+        char allow[64] = "";
+        static const struct {
+            unsigned bit;
+            const char *names;
+        } methods[] = {{HTTP_GET, "GET, HEAD"}, {HTTP_POST, "POST"}, {HTTP_DELETE, "DELETE"}};
+        for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+            if (matched->methods & methods[i].bit) {
+                if (allow[0] != '\0')
+                    strcat(allow, ", ");
+                strcat(allow, methods[i].names);
+            }
+        }
+        http_add_header(req, "allow", allow);
+        http_send_error(req, 405, "method %.*s is not allowed on %.*s; allowed: %s", (int)req->method.len,
+                        req->method.base, (int)path.len, path.base, allow);
+        return 0;
+    }
+    http_send_error(req, 404, "no such path: %.*s", (int)(path.len > 200 ? 200 : path.len), path.base);
+    return 0;
+}
+
+http_server_t *http_server_new(uv_loop_t *loop, const http_route_t *routes, size_t n_routes, void *data)
+{
+    http_server_t *srv = xcalloc(1, sizeof(*srv));
+    srv->loop = loop;
+    srv->routes = routes;
+    srv->n_routes = n_routes;
+    srv->data = data;
+    h2o_config_init(&srv->config);
+    srv->config.max_request_entity_size = HTTP_MAX_BODY;
+    h2o_hostconf_t *host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
+    http_handler_t *handler = (http_handler_t *)h2o_create_handler(pathconf, sizeof(*handler));
+    handler->super.on_req = on_req;
+    handler->srv = srv;
+    h2o_context_init(&srv->ctx, loop, &srv->config);
+    srv->accept_ctx.ctx = &srv->ctx;
+    srv->accept_ctx.hosts = srv->config.hosts;
+    return srv;
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void on_accept(uv_stream_t *listener, int status)
+{
+    http_server_t *srv = listener->data;
+    if (status != 0)
+        return;
+    uv_tcp_t *conn = xmalloc(sizeof(*conn));
+    uv_tcp_init(listener->loop, conn);
+    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+        uv_close((uv_handle_t *)conn, on_conn_closed);
+        return;
+    }
+    uv_tcp_nodelay(conn, 1);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_conn_closed);
+    h2o_accept(&srv->accept_ctx, sock);
+}
+
+int http_server_listen(http_server_t *srv, const char *host, int port, char *errstr, size_t errstr_size)
+{
+    struct sockaddr_storage addr;
+    const char *ip = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+    if (uv_ip4_addr(ip, port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&addr) != 0) {
+        snprintf(errstr, errstr_size, "listen address %s is not an IPv4 or IPv6 address", host);
+        return -1;
+    }
+    uv_tcp_init(srv->loop, &srv->listener);
+    srv->listener.data = srv;
+    int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->listener, 1024, on_accept);
+    if (rc != 0) {
+        snprintf(errstr, errstr_size, "cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        srv->closed = true;
+        return -1;
+    }
+    struct sockaddr_storage bound;
+    int len = sizeof(bound);
+    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
+    srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    srv->listening = true;
+    return 0;
+}
+
+int http_server_port(const http_server_t *srv)
+{
+    return srv->port;
+}
+
+void http_server_stop(http_server_t *srv)
+{
+    if (!srv->listening || srv->closed)
+        return;
+    srv->closed = true;
+    uv_close((uv_handle_t *)&srv->listener, NULL);
+}
+
+void http_server_free(http_server_t *srv)
+{
+    /* Call once the connections are gone (h2o 2.2 cannot close them from outside). */
+    http_server_stop(srv);
+    h2o_context_dispose(&srv->ctx);
+    h2o_config_dispose(&srv->config);
+    free(srv);
+}

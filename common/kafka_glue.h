@@ -23,11 +23,18 @@ kafka_waker_t *kafka_waker_new(uv_loop_t *loop, rd_kafka_queue_t *queue, kafka_r
 /* Stops watching, closes the pipe; the memory is freed once the uv handle closes. */
 void kafka_waker_close(kafka_waker_t *w);
 
+/* A librdkafka property and its value, for a service's defaults. */
+typedef struct kafka_property_s {
+    const char *name;
+    const char *value;
+} kafka_property_t;
+
 /*
- * A conf with bootstrap.servers and every -X property applied (later ones win), plus client.id.
+ * A conf with bootstrap.servers and client.id, then the service's defaults, then every -X property
+ * (props may be NULL), so the user's -X always wins.
  * @returns the conf (caller owns it until rd_kafka_new takes it), or NULL with errstr naming the bad property.
  */
-rd_kafka_conf_t *kafka_conf_new(const char *bootstrap_servers, const char *client_id, const config_kv_t *props,
-                                char *errstr, size_t errstr_size);
+rd_kafka_conf_t *kafka_conf_new(const char *bootstrap_servers, const char *client_id, const kafka_property_t *defaults,
+                                size_t n_defaults, const config_kv_t *props, char *errstr, size_t errstr_size);
 
 #endif

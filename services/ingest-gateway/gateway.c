@@ -1,1 +1,266 @@
-/* placeholder */
+#include "gateway.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "timestamp.h"
+
+/* Finished jobs kept for GET /jobs/{id}. */
+#define FINISHED_JOBS_KEPT 64
+
+size_t gateway_config_options(gateway_config_t *cfg, config_option_t *out, size_t max)
+{
+    const config_option_t opts[] = {
+        {"listen", "LISTEN_ADDR", CONFIG_STRING, &cfg->listen, 0, 0, "address to listen on"},
+        {"port", "PORT", CONFIG_INT, &cfg->port, 0, 65535, "HTTP port (0 picks a free one)"},
+        {"bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", CONFIG_STRING, &cfg->bootstrap_servers, 0, 0,
+         "Kafka bootstrap servers, host:port[,host:port]"},
+        {"topic", "TOPIC", CONFIG_STRING, &cfg->topic, 0, 0, "topic for AirlineRouteEvents"},
+        {"dlq-topic", "DLQ_TOPIC", CONFIG_STRING, &cfg->dlq_topic, 0, 0, "dead-letter topic (default <topic>.dlq)"},
+        {"partitions", "TOPIC_PARTITIONS", CONFIG_INT, &cfg->partitions, -1, 100000,
+         "partitions of the topics when created (-1: broker default)"},
+        {"replication-factor", "TOPIC_REPLICATION_FACTOR", CONFIG_INT, &cfg->replication_factor, -1, 100,
+         "replication factor of the topics when created (-1: broker default)"},
+        {"routes-file", "ROUTES_FILE", CONFIG_STRING, &cfg->routes_file, 0, 0, "routes.dat replayed by /produce"},
+        {"data-dir", "DATA_DIR", CONFIG_STRING, &cfg->data_dir, 0, 0,
+         "directory the `file` parameter is confined to (default: the routes file's)"},
+        {"results-dir", "RESULTS_DIR", CONFIG_STRING, &cfg->results_dir, 0, 0, "where error.txt is written"},
+        {"log-level", "LOG_LEVEL", CONFIG_STRING, &cfg->log_level, 0, 0, "debug, info, warn or error"},
+        {"max-jobs", "MAX_JOBS", CONFIG_INT, &cfg->max_jobs, 1, 1000, "replay jobs running at once"},
+        {"shutdown-timeout-ms", "SHUTDOWN_TIMEOUT_MS", CONFIG_INT, &cfg->shutdown_timeout_ms, 0, 60000,
+         "how long SIGTERM waits for deliveries"},
+    };
+    size_t n = sizeof(opts) / sizeof(opts[0]);
+    if (n > max)
+        abort();
+    memcpy(out, opts, sizeof(opts));
+    return n;
+}
+
+static void on_delivery(void *opaque, rd_kafka_resp_err_t err, void *data)
+{
+    (void)data;
+    replay_job_on_delivery(opaque, err);
+}
+
+static void on_drained(void *data)
+{
+    gateway_t *gw = data;
+    for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
+        replay_job_resume(e->job);
+}
+
+static void on_job_finished(replay_job_t *job, void *data)
+{
+    gateway_t *gw = data;
+    for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next) {
+        if (e->job == job) {
+            if (e->waiting_req != NULL)
+                gateway_answer_produce(gw, e);
+            break;
+        }
+    }
+}
+
+/* Drops the oldest finished jobs beyond FINISHED_JOBS_KEPT. */
+static void gateway_prune_jobs(gateway_t *gw)
+{
+    unsigned kept = 0;
+    for (gateway_job_t **pp = &gw->jobs; *pp != NULL;) {
+        gateway_job_t *e = *pp;
+        if (replay_job_state(e->job) == REPLAY_FINISHED && e->waiting_req == NULL && ++kept > FINISHED_JOBS_KEPT) {
+            const replay_counts_t *c = replay_job_counts(e->job);
+            gw->retired.lines += c->lines;
+            gw->retired.delivered += c->delivered;
+            gw->retired.failed += c->failed;
+            gw->retired.transform_errors += c->transform_errors;
+            gw->retired.schema_errors += c->schema_errors;
+            gw->retired.dead_letters_delivered += c->dead_letters_delivered;
+            gw->retired.dead_letters_failed += c->dead_letters_failed;
+            *pp = e->next;
+            replay_job_free(e->job);
+            free(e);
+            continue;
+        }
+        pp = &e->next;
+    }
+}
+
+gateway_job_t *gateway_add_job(gateway_t *gw, const replay_params_t *params, char *errstr, size_t errstr_size)
+{
+    replay_env_t env = {gw->loop, gw->producer, gw->codec, gw->error_log};
+    gateway_job_t *e = xcalloc(1, sizeof(*e));
+    e->job = replay_job_start(&env, params, on_job_finished, gw, errstr, errstr_size);
+    if (e->job == NULL) {
+        free(e);
+        return NULL;
+    }
+    e->next = gw->jobs;
+    gw->jobs = e;
+    gw->jobs_started++;
+    gateway_prune_jobs(gw);
+    return e;
+}
+
+gateway_job_t *gateway_find_job(gateway_t *gw, const char *id)
+{
+    for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
+        if (strcmp(replay_job_id(e->job), id) == 0)
+            return e;
+    return NULL;
+}
+
+unsigned gateway_running_jobs(const gateway_t *gw)
+{
+    unsigned n = 0;
+    for (const gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
+        n += replay_job_state(e->job) != REPLAY_FINISHED;
+    return n;
+}
+
+void gateway_totals(const gateway_t *gw, replay_counts_t *out)
+{
+    *out = gw->retired;
+    for (const gateway_job_t *e = gw->jobs; e != NULL; e = e->next) {
+        const replay_counts_t *c = replay_job_counts(e->job);
+        out->lines += c->lines;
+        out->produced += c->produced;
+        out->delivered += c->delivered;
+        out->failed += c->failed;
+        out->transform_errors += c->transform_errors;
+        out->schema_errors += c->schema_errors;
+        out->dead_letters_delivered += c->dead_letters_delivered;
+        out->dead_letters_failed += c->dead_letters_failed;
+        out->in_flight += c->in_flight;
+    }
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    gateway_t *gw = s->data;
+    log_info("shutdown", "signal %d: stopping", signum);
+    gateway_begin_shutdown(gw);
+}
+
+/* Shutdown waits until every job finished (all deliveries in) or the deadline passed, then closes. */
+static void on_shutdown_tick(uv_timer_t *t)
+{
+    gateway_t *gw = t->data;
+    if (gateway_running_jobs(gw) > 0 && timestamp_now_us() < gw->shutdown_deadline_us)
+        return;
+    uv_timer_stop(t);
+    uv_close((uv_handle_t *)&gw->shutdown_timer, NULL);
+    uv_close((uv_handle_t *)&gw->sigterm, NULL);
+    uv_close((uv_handle_t *)&gw->sigint, NULL);
+    producer_close(gw->producer);
+    /* Idle keep-alive connections would keep the loop alive; nothing more is served. */
+    uv_stop(gw->loop);
+}
+
+void gateway_begin_shutdown(gateway_t *gw)
+{
+    if (gw->shutting_down)
+        return;
+    gw->shutting_down = true;
+    http_server_stop(gw->http);
+    for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
+        replay_job_stop(e->job);
+    gw->shutdown_deadline_us = timestamp_now_us() + gw->cfg.shutdown_timeout_ms * 1000;
+    uv_timer_init(gw->loop, &gw->shutdown_timer);
+    gw->shutdown_timer.data = gw;
+    uv_timer_start(&gw->shutdown_timer, on_shutdown_tick, 0, 20);
+}
+
+/* The data directory: given, or the routes file's own. */
+static int gateway_resolve_data_dir(gateway_t *gw, char *errstr, size_t errstr_size)
+{
+    char dir[PATH_MAX];
+    if (gw->cfg.data_dir[0] != '\0') {
+        snprintf(dir, sizeof(dir), "%s", gw->cfg.data_dir);
+    } else {
+        char copy[PATH_MAX];
+        snprintf(copy, sizeof(copy), "%s", gw->cfg.routes_file);
+        snprintf(dir, sizeof(dir), "%s", dirname(copy));
+    }
+    if (realpath(dir, gw->data_dir_real) == NULL) {
+        snprintf(errstr, errstr_size, "data directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int gateway_start(gateway_t *gw, uv_loop_t *loop, char *errstr, size_t errstr_size)
+{
+    gw->loop = loop;
+    if (gw->cfg.dlq_topic[0] == '\0') {
+        size_t n = strlen(gw->cfg.topic) + sizeof(".dlq");
+        gw->cfg.dlq_topic = xmalloc(n);
+        snprintf(gw->cfg.dlq_topic, n, "%s.dlq", gw->cfg.topic);
+    }
+    if (gateway_resolve_data_dir(gw, errstr, errstr_size) != 0)
+        return -1;
+
+    gw->codec = route_codec_new(errstr, errstr_size);
+    if (gw->codec == NULL)
+        return -1;
+
+    if (mkdir(gw->cfg.results_dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(errstr, errstr_size, "results directory %s: %s", gw->cfg.results_dir, strerror(errno));
+        return -1;
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/error.txt", gw->cfg.results_dir);
+    gw->error_log = fopen(path, "a");
+    if (gw->error_log == NULL) {
+        snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* Fully buffered: rejected lines are written in batches, flushed when a job finishes. */
+    setvbuf(gw->error_log, NULL, _IOFBF, 64 * 1024);
+
+    producer_config_t pc = {gw->cfg.bootstrap_servers, gw->cfg.topic, gw->cfg.dlq_topic, gw->cfg.partitions,
+                            gw->cfg.replication_factor, &gw->cfg.kafka_props};
+    gw->producer = producer_new(loop, &pc, on_delivery, on_drained, gw, errstr, errstr_size);
+    if (gw->producer == NULL)
+        return -1;
+
+    gw->http = http_server_new(loop, gateway_routes, gateway_routes_count, gw);
+    if (http_server_listen(gw->http, gw->cfg.listen, (int)gw->cfg.port, errstr, errstr_size) != 0)
+        return -1;
+
+    uv_signal_init(loop, &gw->sigterm);
+    uv_signal_init(loop, &gw->sigint);
+    gw->sigterm.data = gw->sigint.data = gw;
+    uv_signal_start(&gw->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&gw->sigint, on_signal, SIGINT);
+    log_info("listening", "ingest-gateway on http://%s:%d, topic %s, Kafka %s", gw->cfg.listen,
+             http_server_port(gw->http), gw->cfg.topic, gw->cfg.bootstrap_servers);
+    return 0;
+}
+
+void gateway_free(gateway_t *gw)
+{
+    if (gw->producer != NULL)
+        producer_free(gw->producer, 2000);
+    while (gw->jobs != NULL) {
+        gateway_job_t *e = gw->jobs;
+        gw->jobs = e->next;
+        replay_job_free(e->job);
+        free(e);
+    }
+    /* replay_job_free closes a timer handle: one loop iteration runs the close callbacks. */
+    uv_run(gw->loop, UV_RUN_NOWAIT);
+    if (gw->http != NULL)
+        http_server_free(gw->http);
+    if (gw->codec != NULL)
+        route_codec_free(gw->codec);
+    if (gw->error_log != NULL)
+        fclose(gw->error_log);
+    config_kv_free(&gw->cfg.kafka_props);
+}

@@ -1,1 +1,273 @@
-/* placeholder */
+/*
+ * The ingest-gateway's HTTP routes: the seed's / and /produce, the job API, and the probes.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "envelope.h"
+#include "gateway.h"
+#include "metrics.h"
+#include "query_string.h"
+
+static void on_index(h2o_req_t *req, void *data)
+{
+    (void)data;
+    static const char *const endpoints[] = {"GET /",        "GET|POST /produce", "GET /jobs",    "GET|DELETE /jobs/{id}",
+                                            "GET /healthz", "GET /readyz",       "GET /metrics", NULL};
+    struct json_object *arr = json_object_new_array();
+    for (size_t i = 0; endpoints[i] != NULL; i++)
+        json_object_array_add(arr, json_object_new_string(endpoints[i]));
+    http_send_envelope(req, 200, false, "Welcome to the ingest-gateway: GET /produce replays routes.dat into Kafka",
+                       arr);
+    json_object_put(arr);
+}
+
+/*
+ * Resolves the `file` parameter inside the data directory. Rejects absolute paths and anything that
+ * resolves outside it (../../etc/passwd, symlinks out). @returns 0 with the real path, or -1 + errstr.
+ */
+static int resolve_file(gateway_t *gw, const char *name, char *out, size_t out_size, char *errstr, size_t errstr_size)
+{
+    char joined[PATH_MAX * 2];
+    if (name[0] == '/' || strstr(name, "..") != NULL) {
+        snprintf(errstr, errstr_size, "parameter 'file' must name a file inside the data directory, got '%.200s'", name);
+        return -1;
+    }
+    snprintf(joined, sizeof(joined), "%s/%s", gw->data_dir_real, name);
+    char real[PATH_MAX];
+    if (realpath(joined, real) == NULL) {
+        snprintf(errstr, errstr_size, "file '%.200s' not found in the data directory: %s", name, strerror(errno));
+        return -1;
+    }
+    size_t dl = strlen(gw->data_dir_real);
+    if (strncmp(real, gw->data_dir_real, dl) != 0 || real[dl] != '/') {
+        snprintf(errstr, errstr_size, "file '%.200s' resolves outside the data directory", name);
+        return -1;
+    }
+    snprintf(out, out_size, "%s", real);
+    return 0;
+}
+
+static int check_regular_file(const char *path, const char *shown, char *errstr, size_t errstr_size)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(errstr, errstr_size, "file '%.200s': %s", shown, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(errstr, errstr_size, "file '%.200s' is not a regular file", shown);
+        return -1;
+    }
+    return 0;
+}
+
+/* The client went away before its synchronous /produce finished: forget the request. */
+typedef struct waiter_guard_s {
+    gateway_job_t *entry;
+} waiter_guard_t;
+
+static void on_waiter_disposed(void *p)
+{
+    waiter_guard_t *guard = p;
+    if (guard->entry != NULL) {
+        guard->entry->waiting_req = NULL;
+        guard->entry->guard = NULL;
+    }
+}
+
+void gateway_answer_produce(gateway_t *gw, gateway_job_t *entry)
+{
+    (void)gw;
+    h2o_req_t *req = entry->waiting_req;
+    entry->waiting_req = NULL;
+    if (entry->guard != NULL) {
+        entry->guard->entry = NULL;
+        entry->guard = NULL;
+    }
+    replay_job_t *job = entry->job;
+    struct json_object *summary = replay_job_summary(job);
+    const replay_counts_t *c = replay_job_counts(job);
+    if (replay_job_error(job) != NULL) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "produce failed: %s", replay_job_error(job));
+        http_send_envelope(req, 500, true, msg, summary);
+    } else if (c->failed > 0) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "produce: %llu event(s) not delivered: %s", (unsigned long long)c->failed,
+                 replay_job_delivery_error(job) ? replay_job_delivery_error(job) : "unknown error");
+        http_send_envelope(req, 503, true, msg, summary);
+    } else {
+        http_send_envelope(req, 200, false, "produce", summary);
+    }
+    json_object_put(summary);
+}
+
+static void on_produce(h2o_req_t *req, void *data)
+{
+    gateway_t *gw = data;
+    static const char *const allowed[] = {"rate", "limit", "loop", "async", "file", NULL};
+    char err[512];
+    size_t qlen;
+    const char *qs = http_req_params(req, &qlen);
+    long rate = 0, limit = 0;
+    bool loop = false, async = false;
+    if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0 ||
+        query_string_get_long(qs, qlen, "rate", 1, 100000000, &rate, err, sizeof(err)) != 0 ||
+        query_string_get_long(qs, qlen, "limit", 1, LONG_MAX, &limit, err, sizeof(err)) != 0 ||
+        query_string_get_bool(qs, qlen, "loop", &loop, err, sizeof(err)) != 0 ||
+        query_string_get_bool(qs, qlen, "async", &async, err, sizeof(err)) != 0) {
+        http_send_error(req, 400, "%s", err);
+        return;
+    }
+    char file_param[1024];
+    char path[PATH_MAX];
+    const char *shown = file_param;
+    long flen = query_string_get(qs, qlen, "file", file_param, sizeof(file_param));
+    if (flen == -2 || flen == 0) {
+        http_send_error(req, 400, "parameter 'file' must be a file name");
+        return;
+    }
+    if (flen > 0) {
+        if (resolve_file(gw, file_param, path, sizeof(path), err, sizeof(err)) != 0) {
+            http_send_error(req, 400, "%s", err);
+            return;
+        }
+    } else {
+        snprintf(path, sizeof(path), "%s", gw->cfg.routes_file);
+        shown = gw->cfg.routes_file;
+    }
+    if (check_regular_file(path, shown, err, sizeof(err)) != 0) {
+        http_send_error(req, 400, "%s", err);
+        return;
+    }
+    if (!producer_is_ready(gw->producer)) {
+        http_send_error(req, 503, "Kafka unavailable: %s", producer_last_error(gw->producer));
+        return;
+    }
+    if (gateway_running_jobs(gw) >= (unsigned)gw->cfg.max_jobs) {
+        http_send_error(req, 429, "%ld replay jobs are already running; stop one with DELETE /jobs/{id}",
+                        gw->cfg.max_jobs);
+        return;
+    }
+    replay_params_t params = {path, shown, (double)rate, (uint64_t)limit, loop};
+    gateway_job_t *entry = gateway_add_job(gw, &params, err, sizeof(err));
+    if (entry == NULL) {
+        http_send_error(req, 400, "%s", err);
+        return;
+    }
+    if (async) {
+        char location[64];
+        snprintf(location, sizeof(location), "/jobs/%s", replay_job_id(entry->job));
+        http_add_header(req, "location", location);
+        struct json_object *arr = json_object_new_array();
+        json_object_array_add(arr, replay_job_progress(entry->job));
+        http_send_envelope(req, 202, false, "produce", arr);
+        json_object_put(arr);
+        return;
+    }
+    if (replay_job_state(entry->job) == REPLAY_FINISHED) {
+        entry->waiting_req = req;
+        gateway_answer_produce(gw, entry);
+        return;
+    }
+    entry->waiting_req = req;
+    waiter_guard_t *guard = h2o_mem_alloc_shared(&req->pool, sizeof(*guard), on_waiter_disposed);
+    guard->entry = entry;
+    entry->guard = guard;
+}
+
+static void on_jobs_list(h2o_req_t *req, void *data)
+{
+    gateway_t *gw = data;
+    struct json_object *arr = json_object_new_array();
+    for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
+        json_object_array_add(arr, replay_job_progress(e->job));
+    http_send_envelope(req, 200, false, "jobs", arr);
+    json_object_put(arr);
+}
+
+static void on_job(h2o_req_t *req, void *data)
+{
+    gateway_t *gw = data;
+    h2o_iovec_t path = http_req_path(req);
+    const char *prefix = "/jobs/";
+    char id[64];
+    size_t idlen = path.len - strlen(prefix);
+    if (idlen == 0 || idlen >= sizeof(id)) {
+        http_send_error(req, 404, "no such job");
+        return;
+    }
+    memcpy(id, path.base + strlen(prefix), idlen);
+    id[idlen] = '\0';
+    gateway_job_t *e = gateway_find_job(gw, id);
+    if (e == NULL) {
+        http_send_error(req, 404, "no such job: %s", id);
+        return;
+    }
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE")))
+        replay_job_stop(e->job);
+    struct json_object *arr = json_object_new_array();
+    json_object_array_add(arr, replay_job_progress(e->job));
+    http_send_envelope(req, 200, false, "job", arr);
+    json_object_put(arr);
+}
+
+static void on_healthz(h2o_req_t *req, void *data)
+{
+    (void)data;
+    http_send_envelope(req, 200, false, "healthz", NULL);
+}
+
+static void on_readyz(h2o_req_t *req, void *data)
+{
+    gateway_t *gw = data;
+    if (gw->shutting_down)
+        http_send_error(req, 503, "shutting down");
+    else if (!producer_is_ready(gw->producer))
+        http_send_error(req, 503, "Kafka unavailable: %s", producer_last_error(gw->producer));
+    else
+        http_send_envelope(req, 200, false, "readyz", NULL);
+}
+
+static void on_metrics(h2o_req_t *req, void *data)
+{
+    gateway_t *gw = data;
+    replay_counts_t t;
+    gateway_totals(gw, &t);
+    buf_t out = BUF_INIT;
+    metrics_write_counter(&out, "ingest_lines_read_total", "Lines read from routes files.", "", (double)t.lines);
+    metrics_write_counter(&out, "ingest_events_produced_total", "Events acknowledged by Kafka.", "",
+                          (double)t.delivered);
+    metrics_write_counter(&out, "ingest_events_rejected_total", "Lines rejected, by reason.", "reason=\"transform\"",
+                          (double)t.transform_errors);
+    metrics_write_sample(&out, "ingest_events_rejected_total", "reason=\"schema\"", (double)t.schema_errors);
+    metrics_write_counter(&out, "ingest_delivery_failures_total", "Events Kafka did not acknowledge.", "",
+                          (double)t.failed);
+    metrics_write_counter(&out, "ingest_dead_letters_total", "Rejected lines written to the dead-letter topic.", "",
+                          (double)t.dead_letters_delivered);
+    metrics_write_gauge(&out, "ingest_local_queue_depth", "Messages waiting in librdkafka.", "",
+                        (double)producer_queue_length(gw->producer));
+    metrics_write_gauge(&out, "ingest_jobs_running", "Replay jobs running.", "", (double)gateway_running_jobs(gw));
+    metrics_write_counter(&out, "ingest_jobs_started_total", "Replay jobs started.", "", (double)gw->jobs_started);
+    metrics_write_gauge(&out, "ingest_kafka_ready", "1 when the topics exist and Kafka answers.", "",
+                        producer_is_ready(gw->producer) ? 1 : 0);
+    metrics_write_histogram(&out, "ingest_produce_ack_latency_seconds", "Produce call to broker acknowledgement.",
+                            producer_latency(gw->producer));
+    http_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
+    buf_free(&out);
+}
+
+const http_route_t gateway_routes[] = {
+    {"/", false, HTTP_GET, on_index},
+    {"/produce", false, HTTP_GET | HTTP_POST, on_produce},
+    {"/jobs", false, HTTP_GET, on_jobs_list},
+    {"/jobs/", true, HTTP_GET | HTTP_DELETE, on_job},
+    {"/healthz", false, HTTP_GET, on_healthz},
+    {"/readyz", false, HTTP_GET, on_readyz},
+    {"/metrics", false, HTTP_GET, on_metrics},
+};
+const size_t gateway_routes_count = sizeof(gateway_routes) / sizeof(gateway_routes[0]);

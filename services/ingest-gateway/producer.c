@@ -1,1 +1,307 @@
-/* placeholder */
+#include "producer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "kafka_glue.h"
+#include "log.h"
+#include "metrics.h"
+
+/* How often the health probe runs: quickly while not ready, so a late broker is noticed within seconds. */
+#define PROBE_INTERVAL_NOT_READY_MS 1000
+#define PROBE_INTERVAL_READY_MS 5000
+#define PROBE_TIMEOUT_MS 3000
+
+struct producer_s {
+    uv_loop_t *loop;
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *topic;
+    rd_kafka_topic_t *dlq_topic;
+    rd_kafka_queue_t *main_queue;
+    kafka_waker_t *waker;
+    producer_delivery_cb on_delivery;
+    producer_drained_cb on_drained;
+    void *data;
+    char *topic_name;
+    char *dlq_topic_name;
+    long partitions;
+    long replication_factor;
+    metrics_histogram_t latency;
+
+    /* Health probe: the timer starts a threadpool job; only one is in flight at a time. */
+    uv_timer_t probe_timer;
+    uv_work_t probe_work;
+    bool probe_running;
+    bool closing;
+    bool topics_created; /* written by the probe thread, read on the loop after it completes */
+    bool ready;
+    char probe_error[256]; /* written by the probe thread, copied to last_error on the loop */
+    char last_error[256];
+};
+
+static void on_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    producer_t *p = opaque;
+    (void)rk;
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        metrics_histogram_observe(&p->latency, (double)rd_kafka_message_latency(msg) / 1e6);
+    p->on_delivery(msg->_private, msg->err, p->data);
+}
+
+static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    producer_t *p = opaque;
+    (void)rk;
+    /* librdkafka reports transient connection errors here and retries by itself; only fatal ones stop it. */
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal[256];
+        rd_kafka_fatal_error(p->rk, fatal, sizeof(fatal));
+        log_error("kafka_fatal", "%s", fatal);
+    } else {
+        log_warn("kafka_error", "%s: %s", rd_kafka_err2name(err), reason);
+    }
+}
+
+static void on_kafka_ready(void *data)
+{
+    producer_t *p = data;
+    rd_kafka_poll(p->rk, 0);
+    if (p->on_drained != NULL)
+        p->on_drained(p->data);
+}
+
+/* Runs on a threadpool thread: may wait for the network. Touches only rk and the probe_* fields. */
+static void probe_work(uv_work_t *req)
+{
+    producer_t *p = req->data;
+    char errstr[256];
+    p->probe_error[0] = '\0';
+
+    if (!p->topics_created) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(p->rk);
+        rd_kafka_NewTopic_t *topics[2];
+        const char *names[2] = {p->topic_name, p->dlq_topic_name};
+        for (int i = 0; i < 2; i++)
+            topics[i] = rd_kafka_NewTopic_new(names[i], (int)p->partitions, (int)p->replication_factor, errstr,
+                                              sizeof(errstr));
+        rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(p->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_AdminOptions_set_request_timeout(opts, PROBE_TIMEOUT_MS, errstr, sizeof(errstr));
+        rd_kafka_CreateTopics(p->rk, topics, 2, opts, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, PROBE_TIMEOUT_MS + 1000);
+        bool ok = false;
+        if (ev == NULL) {
+            snprintf(p->probe_error, sizeof(p->probe_error), "Kafka at the bootstrap servers did not answer in time");
+        } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(p->probe_error, sizeof(p->probe_error), "creating topics failed: %s", rd_kafka_event_error_string(ev));
+        } else {
+            size_t n;
+            const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+            ok = true;
+            for (size_t i = 0; i < n; i++) {
+                rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+                if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                    snprintf(p->probe_error, sizeof(p->probe_error), "creating topic %s failed: %s",
+                             rd_kafka_topic_result_name(res[i]), rd_kafka_topic_result_error_string(res[i]));
+                    ok = false;
+                }
+            }
+        }
+        if (ev != NULL)
+            rd_kafka_event_destroy(ev);
+        rd_kafka_AdminOptions_destroy(opts);
+        for (int i = 0; i < 2; i++)
+            rd_kafka_NewTopic_destroy(topics[i]);
+        rd_kafka_queue_destroy(q);
+        if (!ok)
+            return;
+        p->topics_created = true;
+    }
+
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, p->topic, &md, PROBE_TIMEOUT_MS);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(p->probe_error, sizeof(p->probe_error), "Kafka unavailable: %s", rd_kafka_err2str(err));
+        return;
+    }
+    if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt == 0) {
+        snprintf(p->probe_error, sizeof(p->probe_error), "topic %s is not available: %s", p->topic_name,
+                 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
+    } else {
+        for (int i = 0; i < md->topics[0].partition_cnt; i++) {
+            if (md->topics[0].partitions[i].leader < 0) {
+                snprintf(p->probe_error, sizeof(p->probe_error), "partition %d of %s has no leader", i, p->topic_name);
+                break;
+            }
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+}
+
+static void probe_schedule(producer_t *p);
+
+static void probe_done(uv_work_t *req, int status)
+{
+    producer_t *p = req->data;
+    p->probe_running = false;
+    if (status != 0 || p->closing)
+        return;
+    bool was_ready = p->ready;
+    p->ready = p->probe_error[0] == '\0';
+    if (p->ready && !was_ready)
+        log_info("kafka_ready", "topics %s and %s are available", p->topic_name, p->dlq_topic_name);
+    else if (!p->ready && strcmp(p->probe_error, p->last_error) != 0)
+        log_warn("kafka_not_ready", "%s", p->probe_error);
+    memcpy(p->last_error, p->probe_error, sizeof(p->last_error));
+    probe_schedule(p);
+}
+
+static void on_probe_timer(uv_timer_t *t)
+{
+    producer_t *p = t->data;
+    if (p->probe_running || p->closing)
+        return;
+    p->probe_running = true;
+    p->probe_work.data = p;
+    uv_queue_work(p->loop, &p->probe_work, probe_work, probe_done);
+}
+
+static void probe_schedule(producer_t *p)
+{
+    uv_timer_start(&p->probe_timer, on_probe_timer, p->ready ? PROBE_INTERVAL_READY_MS : PROBE_INTERVAL_NOT_READY_MS, 0);
+}
+
+producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer_delivery_cb on_delivery,
+                         producer_drained_cb on_drained, void *data, char *errstr, size_t errstr_size)
+{
+    /*
+     * Defaults chosen for throughput on acks=all with bounded memory; every one can be overridden with -X,
+     * which is applied after them. Idempotence keeps retries from duplicating or reordering.
+     */
+    static const kafka_property_t defaults[] = {
+        {"enable.idempotence", "true"},  {"acks", "all"},
+        {"linger.ms", "5"},              {"batch.num.messages", "10000"},
+        {"batch.size", "1000000"},       {"queue.buffering.max.messages", "100000"},
+        {"queue.buffering.max.kbytes", "65536"},
+    };
+    rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap_servers, "ingest-gateway", defaults, sizeof(defaults) / sizeof(defaults[0]),
+                                           cfg->kafka_props, errstr, errstr_size);
+    if (conf == NULL)
+        return NULL;
+
+    producer_t *p = xcalloc(1, sizeof(*p));
+    p->loop = loop;
+    p->on_delivery = on_delivery;
+    p->on_drained = on_drained;
+    p->data = data;
+    p->topic_name = xstrdup(cfg->topic);
+    p->dlq_topic_name = xstrdup(cfg->dlq_topic);
+    p->partitions = cfg->partitions;
+    p->replication_factor = cfg->replication_factor;
+    metrics_histogram_init_latency(&p->latency);
+    snprintf(p->last_error, sizeof(p->last_error), "Kafka not reached yet");
+
+    rd_kafka_conf_set_opaque(conf, p);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_dr_msg);
+    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+    if (p->rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        free(p->topic_name);
+        free(p->dlq_topic_name);
+        free(p);
+        return NULL;
+    }
+    p->topic = rd_kafka_topic_new(p->rk, p->topic_name, NULL);
+    p->dlq_topic = rd_kafka_topic_new(p->rk, p->dlq_topic_name, NULL);
+    p->main_queue = rd_kafka_queue_get_main(p->rk);
+    p->waker = kafka_waker_new(loop, p->main_queue, on_kafka_ready, p);
+
+    uv_timer_init(loop, &p->probe_timer);
+    p->probe_timer.data = p;
+    uv_timer_start(&p->probe_timer, on_probe_timer, 0, 0);
+    return p;
+}
+
+int producer_send(producer_t *p, const char *key, size_t key_len, const void *value, size_t value_len, void *opaque,
+                  char *errstr, size_t errstr_size)
+{
+    if (rd_kafka_produce(p->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)value, value_len, key, key_len,
+                         opaque) == 0)
+        return 0;
+    rd_kafka_resp_err_t err = rd_kafka_last_error();
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        return -ENOBUFS;
+    snprintf(errstr, errstr_size, "produce to %s failed: %s", p->topic_name, rd_kafka_err2str(err));
+    return -EIO;
+}
+
+int producer_send_dead_letter(producer_t *p, const char *line, size_t line_len, const char *error, uint64_t line_no,
+                              const char *source, void *opaque, char *errstr, size_t errstr_size)
+{
+    char line_text[24];
+    int n = snprintf(line_text, sizeof(line_text), "%llu", (unsigned long long)line_no);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        p->rk, RD_KAFKA_V_RKT(p->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE((void *)line, line_len), RD_KAFKA_V_HEADER("error", error, -1),
+        RD_KAFKA_V_HEADER("line", line_text, n), RD_KAFKA_V_HEADER("source", source, -1), RD_KAFKA_V_OPAQUE(opaque),
+        RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        return -ENOBUFS;
+    snprintf(errstr, errstr_size, "produce to %s failed: %s", p->dlq_topic_name, rd_kafka_err2str(err));
+    return -EIO;
+}
+
+bool producer_is_ready(const producer_t *p)
+{
+    return p->ready;
+}
+
+const char *producer_last_error(const producer_t *p)
+{
+    return p->ready ? "" : p->last_error;
+}
+
+int producer_queue_length(const producer_t *p)
+{
+    return rd_kafka_outq_len(p->rk);
+}
+
+const struct metrics_histogram_s *producer_latency(const producer_t *p)
+{
+    return &p->latency;
+}
+
+static void on_probe_timer_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void producer_close(producer_t *p)
+{
+    if (p->closing)
+        return;
+    p->closing = true;
+    uv_close((uv_handle_t *)&p->probe_timer, on_probe_timer_closed);
+    kafka_waker_close(p->waker);
+    p->waker = NULL;
+}
+
+void producer_free(producer_t *p, int timeout_ms)
+{
+    producer_close(p);
+    /* rd_kafka_flush serves the remaining delivery reports itself (on this thread). */
+    if (rd_kafka_flush(p->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_warn("kafka_flush_timeout", "%d message(s) not delivered at shutdown", rd_kafka_outq_len(p->rk));
+    rd_kafka_queue_destroy(p->main_queue);
+    rd_kafka_topic_destroy(p->topic);
+    rd_kafka_topic_destroy(p->dlq_topic);
+    rd_kafka_destroy(p->rk);
+    free(p->topic_name);
+    free(p->dlq_topic_name);
+    free(p);
+}

@@ -1,1 +1,299 @@
-/* placeholder */
+/*
+ * The query-service's HTTP routes: the seed's views, /status and the probes.
+ * The top views are rendered once per change of the views and served from that cache.
+ */
+#include <string.h>
+
+#include "envelope.h"
+#include "query.h"
+#include "query_string.h"
+#include "timestamp.h"
+
+#define TOP_DEFAULT 10
+#define TOP_MAX 1000
+/* Rows rendered per chunk of a streamed /dump_table. */
+#define DUMP_ROWS_PER_CHUNK 512
+
+static void on_index(h2o_req_t *req, void *data)
+{
+    (void)data;
+    static const char *const endpoints[] = {"GET /", "GET /top10_source_airport", "GET /top10_equipment_30min_window",
+                                            "GET /dump_table", "GET /status", "GET /healthz", "GET /readyz",
+                                            "GET /metrics", NULL};
+    struct json_object *arr = json_object_new_array();
+    for (size_t i = 0; endpoints[i] != NULL; i++)
+        json_object_array_add(arr, json_object_new_string(endpoints[i]));
+    http_send_envelope(req, 200, false, "Welcome to the query-service: views of the AirlineRouteEvent stream", arr);
+    json_object_put(arr);
+}
+
+/* The `n` parameter of the top views. @returns 0, or -1 after answering 400. */
+static int top_n_param(h2o_req_t *req, long *n)
+{
+    static const char *const allowed[] = {"n", NULL};
+    char err[256];
+    size_t qlen;
+    const char *qs = http_req_query(req, &qlen);
+    *n = TOP_DEFAULT;
+    if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0 ||
+        query_string_get_long(qs, qlen, "n", 1, TOP_MAX, n, err, sizeof(err)) != 0) {
+        http_send_error(req, 400, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void render_top_airports(query_t *q, long n, buf_t *out)
+{
+    airport_count_t top[TOP_MAX];
+    size_t count = airport_counts_top(views_airports(q->views), (size_t)n, top);
+    struct json_object *arr = json_object_new_array_ext((int)count);
+    for (size_t i = 0; i < count; i++) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "count", json_object_new_int64((int64_t)top[i].count));
+        json_object_object_add(o, "source_airport", json_object_new_string_len(top[i].airport, (int)top[i].len));
+        json_object_array_add(arr, o);
+    }
+    envelope_render(out, 200, false, "top10_source_airport", arr);
+    json_object_put(arr);
+}
+
+static void render_top_windows(query_t *q, long n, buf_t *out)
+{
+    window_count_t top[TOP_MAX];
+    size_t count = windows_top(views_windows(q->views), (size_t)n, top);
+    struct json_object *arr = json_object_new_array_ext((int)count);
+    char start[TIMESTAMP_WINDOW_LEN + 1], end[TIMESTAMP_WINDOW_LEN + 1];
+    for (size_t i = 0; i < count; i++) {
+        timestamp_format_window(top[i].start_us, start);
+        timestamp_format_window(top[i].end_us, end);
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "count", json_object_new_int64((int64_t)top[i].count));
+        json_object_object_add(o, "end", json_object_new_string(end));
+        json_object_object_add(o, "equipment", json_object_new_string_len(top[i].equipment, (int)top[i].len));
+        json_object_object_add(o, "start", json_object_new_string(start));
+        json_object_array_add(arr, o);
+    }
+    envelope_render(out, 200, false, "top10_equipment_30min_window", arr);
+    json_object_put(arr);
+}
+
+typedef void (*render_fn)(query_t *q, long n, buf_t *out);
+
+/* The default n is served from a cache rendered once per change of the views. */
+static void send_top(h2o_req_t *req, query_t *q, query_cache_t *cache, render_fn render)
+{
+    long n;
+    if (top_n_param(req, &n) != 0)
+        return;
+    if (n != TOP_DEFAULT) {
+        buf_t out = BUF_INIT;
+        render(q, n, &out);
+        http_send(req, 200, "application/json", out.data, out.len);
+        buf_free(&out);
+        return;
+    }
+    uint64_t version = views_version(q->views);
+    if (cache->version != version) {
+        buf_reset(&cache->body);
+        render(q, n, &cache->body);
+        cache->version = version;
+    }
+    http_send(req, 200, "application/json", cache->body.data, cache->body.len);
+}
+
+static void on_top_airports(h2o_req_t *req, void *data)
+{
+    query_t *q = data;
+    send_top(req, q, &q->top_airports, render_top_airports);
+}
+
+static void on_top_windows(h2o_req_t *req, void *data)
+{
+    query_t *q = data;
+    send_top(req, q, &q->top_windows, render_top_windows);
+}
+
+/* ---- /dump_table: streamed by absolute sequence number, so rows arriving meanwhile do not shift it ---- */
+
+typedef struct dump_stream_s {
+    query_t *q;
+    uint64_t next_seq;
+    uint64_t end_seq;
+    bool started;
+    bool first_row;
+} dump_stream_t;
+
+static void append_row(buf_t *out, const recent_row_t *row)
+{
+    char when[TIMESTAMP_HTTP_LEN + 1];
+    timestamp_format_http(row->datetime_us, when);
+    /* Keys in sorted order, as Flask's jsonify writes them. */
+    buf_append_str(out, "{\"airline\":");
+    buf_append_json_string(out, row->airline, row->airline_len);
+    buf_printf(out, ",\"airline_id\":%d,\"codeshare\":%s,\"datetime\":\"%s\",\"destination_airport\":", row->airline_id,
+               row->codeshare ? "true" : "false", when);
+    buf_append_json_string(out, row->destination_airport, row->destination_airport_len);
+    buf_printf(out, ",\"destination_airport_id\":%d,\"equipment\":", row->destination_airport_id);
+    buf_append_json_string(out, row->equipment, row->equipment_len);
+    buf_append_str(out, ",\"id\":");
+    buf_append_json_string(out, row->id, row->id_len);
+    buf_append_str(out, ",\"source_airport\":");
+    buf_append_json_string(out, row->source_airport, row->source_airport_len);
+    buf_printf(out, ",\"source_airport_id\":%d,\"stops\":%d}", row->source_airport_id, row->stops);
+}
+
+static bool fill_dump(void *data, buf_t *out)
+{
+    dump_stream_t *d = data;
+    if (!d->started) {
+        buf_append_str(out, "{\"data\":[");
+        d->started = true;
+    }
+    recent_t *recent = views_recent(d->q->views);
+    for (int i = 0; i < DUMP_ROWS_PER_CHUNK && d->next_seq < d->end_seq; i++, d->next_seq++) {
+        recent_row_t row;
+        /* A row overwritten since the response began is gone; the stream goes on with the next one. */
+        if (!recent_get_seq(recent, d->next_seq, &row))
+            continue;
+        if (!d->first_row)
+            buf_append_char(out, ',');
+        d->first_row = false;
+        append_row(out, &row);
+    }
+    if (d->next_seq < d->end_seq)
+        return true;
+    buf_append_str(out, "],\"error\":false,\"message\":\"dump_table\",\"statusCode\":200}\n");
+    return false;
+}
+
+static void on_dump_table(h2o_req_t *req, void *data)
+{
+    query_t *q = data;
+    static const char *const allowed[] = {"limit", "offset", NULL};
+    char err[256];
+    size_t qlen;
+    const char *qs = http_req_query(req, &qlen);
+    recent_t *recent = views_recent(q->views);
+    uint64_t count = recent_count(recent);
+    long limit = (long)count, offset = 0;
+    if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0 ||
+        query_string_get_long(qs, qlen, "limit", 0, 100000000, &limit, err, sizeof(err)) != 0 ||
+        query_string_get_long(qs, qlen, "offset", 0, 100000000, &offset, err, sizeof(err)) != 0) {
+        http_send_error(req, 400, "%s", err);
+        return;
+    }
+    uint64_t first = recent_total_pushed(recent) - count; /* sequence number of the oldest row held */
+    uint64_t start = first + ((uint64_t)offset < count ? (uint64_t)offset : count);
+    uint64_t end = start + (uint64_t)limit;
+    if (end > first + count)
+        end = first + count;
+    dump_stream_t *d = h2o_mem_alloc_pool(&req->pool, sizeof(*d));
+    *d = (dump_stream_t){q, start, end, false, true};
+    http_send_stream(req, 200, "application/json", fill_dump, NULL, d);
+}
+
+/* ---- status and probes ---- */
+
+static void on_status(h2o_req_t *req, void *data)
+{
+    query_t *q = data;
+    size_t n;
+    const consumer_partition_t *parts = consumer_partitions(q->consumer, &n);
+    struct json_object *partitions = json_object_new_array();
+    int64_t total_lag = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t lag = parts[i].end_offset >= 0 ? parts[i].end_offset - parts[i].next_offset : -1;
+        if (lag > 0)
+            total_lag += lag;
+        struct json_object *p = json_object_new_object();
+        json_object_object_add(p, "end_offset", json_object_new_int64(parts[i].end_offset));
+        json_object_object_add(p, "lag", json_object_new_int64(lag));
+        json_object_object_add(p, "next_offset", json_object_new_int64(parts[i].next_offset));
+        json_object_object_add(p, "partition", json_object_new_int(parts[i].partition));
+        json_object_array_add(partitions, p);
+    }
+    const views_stats_t *st = views_stats(q->views);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "events_applied", json_object_new_int64((int64_t)st->events_applied));
+    json_object_object_add(o, "kafka_error",
+                           consumer_kafka_ok(q->consumer) ? NULL : json_object_new_string(consumer_last_error(q->consumer)));
+    json_object_object_add(o, "lag", json_object_new_int64(total_lag));
+    json_object_object_add(o, "late_events", json_object_new_int64((int64_t)st->late_events));
+    json_object_object_add(o, "partitions", partitions);
+    json_object_object_add(o, "ready", json_object_new_boolean(query_is_ready(q)));
+    json_object_object_add(o, "recent_events", json_object_new_int64((int64_t)recent_count(views_recent(q->views))));
+    json_object_object_add(o, "snapshot", json_object_new_string(q->snapshot_status));
+    json_object_object_add(o, "snapshots_written", json_object_new_int64((int64_t)q->snapshots_written));
+    json_object_object_add(o, "source_airports", json_object_new_int64((int64_t)st->source_airports));
+    json_object_object_add(o, "state_bytes", json_object_new_int64((int64_t)st->state_bytes));
+    json_object_object_add(o, "topic", json_object_new_string(q->cfg.topic));
+    json_object_object_add(o, "undecodable_messages", json_object_new_int64((int64_t)q->undecodable));
+    json_object_object_add(o, "windows_held", json_object_new_int64((int64_t)st->windows_held));
+    struct json_object *arr = json_object_new_array();
+    json_object_array_add(arr, o);
+    http_send_envelope(req, 200, false, "status", arr);
+    json_object_put(arr);
+}
+
+static void on_healthz(h2o_req_t *req, void *data)
+{
+    (void)data;
+    http_send_envelope(req, 200, false, "healthz", NULL);
+}
+
+static void on_readyz(h2o_req_t *req, void *data)
+{
+    query_t *q = data;
+    if (query_is_ready(q))
+        http_send_envelope(req, 200, false, "readyz", NULL);
+    else if (!consumer_kafka_ok(q->consumer))
+        http_send_error(req, 503, "not ready: %s", consumer_last_error(q->consumer));
+    else
+        http_send_error(req, 503, "not ready: catching up with the end offsets seen at start");
+}
+
+static void on_metrics(h2o_req_t *req, void *data)
+{
+    query_t *q = data;
+    const views_stats_t *st = views_stats(q->views);
+    size_t n;
+    const consumer_partition_t *parts = consumer_partitions(q->consumer, &n);
+    buf_t out = BUF_INIT;
+    metrics_write_counter(&out, "query_events_applied_total", "Events applied to the views.", "",
+                          (double)st->events_applied);
+    metrics_write_counter(&out, "query_undecodable_messages_total", "Messages skipped because they did not decode.", "",
+                          (double)q->undecodable);
+    metrics_write_counter(&out, "query_late_events_total", "Events dropped because their window had closed.", "",
+                          (double)st->late_events);
+    metrics_write_gauge(&out, "query_windows_held", "Equipment windows in memory.", "", (double)st->windows_held);
+    metrics_write_gauge(&out, "query_state_bytes", "Approximate bytes held by the views.", "", (double)st->state_bytes);
+    metrics_write_gauge(&out, "query_ready", "1 once restored and caught up.", "", query_is_ready(q) ? 1 : 0);
+    metrics_write_counter(&out, "query_snapshots_written_total", "Snapshots written.", "", (double)q->snapshots_written);
+    for (size_t i = 0; i < n; i++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "partition=\"%d\"", (int)parts[i].partition);
+        int64_t lag = parts[i].end_offset >= 0 ? parts[i].end_offset - parts[i].next_offset : 0;
+        if (i == 0)
+            metrics_write_gauge(&out, "query_consumer_lag", "Messages between the next offset and the end.", labels,
+                                (double)(lag > 0 ? lag : 0));
+        else
+            metrics_write_sample(&out, "query_consumer_lag", labels, (double)(lag > 0 ? lag : 0));
+    }
+    metrics_write_histogram(&out, "query_event_to_view_latency_seconds",
+                            "From the event's datetime to its application in the views.", &q->latency);
+    http_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
+    buf_free(&out);
+}
+
+const http_route_t query_routes[] = {
+    {"/", false, HTTP_GET, on_index},
+    {"/top10_source_airport", false, HTTP_GET, on_top_airports},
+    {"/top10_equipment_30min_window", false, HTTP_GET, on_top_windows},
+    {"/dump_table", false, HTTP_GET, on_dump_table},
+    {"/status", false, HTTP_GET, on_status},
+    {"/healthz", false, HTTP_GET, on_healthz},
+    {"/readyz", false, HTTP_GET, on_readyz},
+    {"/metrics", false, HTTP_GET, on_metrics},
+};
+const size_t query_routes_count = sizeof(query_routes) / sizeof(query_routes[0]);

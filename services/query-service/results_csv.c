@@ -1,1 +1,221 @@
-/* placeholder */
+#include "results_csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "atomic_file.h"
+#include "buf.h"
+#include "log.h"
+#include "timestamp.h"
+
+#define CSV_INTERVAL_MS 1000
+#define CSV_TOP_N 10
+
+enum { CSV_TOP_AIRPORTS, CSV_TOP_WINDOWS, CSV_DUMP_TABLE, CSV_FILES };
+static const char *const csv_names[CSV_FILES] = {"top10_source_airport.csv", "top10_equipment_30min_window.csv",
+                                                 "dump_table.csv"};
+
+struct results_csv_s {
+    uv_loop_t *loop;
+    char *dir;
+    views_t *views;
+    uv_timer_t timer;
+    uv_work_t work;
+    bool writing;
+    uint64_t written_version;
+    buf_t files[CSV_FILES]; /* rendered on the loop, written by the threadpool */
+    buf_t evicted;          /* rows for equipment_windows.csv, appended on the next write */
+    buf_t evicted_writing;
+    char error[256];
+};
+
+/* RFC 4180: quote a field holding a comma, quote or line break. */
+static void csv_field(buf_t *out, const char *s, size_t len)
+{
+    if (memchr(s, ',', len) == NULL && memchr(s, '"', len) == NULL && memchr(s, '\n', len) == NULL &&
+        memchr(s, '\r', len) == NULL) {
+        buf_append(out, s, len);
+        return;
+    }
+    buf_append_char(out, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            buf_append_char(out, '"');
+        buf_append_char(out, s[i]);
+    }
+    buf_append_char(out, '"');
+}
+
+static void render_files(results_csv_t *csv)
+{
+    views_t *v = csv->views;
+    buf_t *out = &csv->files[CSV_TOP_AIRPORTS];
+    buf_reset(out);
+    buf_append_str(out, "source_airport,count\n");
+    airport_count_t airports[CSV_TOP_N];
+    size_t n = airport_counts_top(views_airports(v), CSV_TOP_N, airports);
+    for (size_t i = 0; i < n; i++) {
+        csv_field(out, airports[i].airport, airports[i].len);
+        buf_printf(out, ",%llu\n", (unsigned long long)airports[i].count);
+    }
+
+    out = &csv->files[CSV_TOP_WINDOWS];
+    buf_reset(out);
+    buf_append_str(out, "start,end,equipment,count\n");
+    window_count_t windows[CSV_TOP_N];
+    n = windows_top(views_windows(v), CSV_TOP_N, windows);
+    for (size_t i = 0; i < n; i++) {
+        char start[TIMESTAMP_WINDOW_LEN + 1], end[TIMESTAMP_WINDOW_LEN + 1];
+        timestamp_format_window(windows[i].start_us, start);
+        timestamp_format_window(windows[i].end_us, end);
+        buf_printf(out, "%s,%s,", start, end);
+        csv_field(out, windows[i].equipment, windows[i].len);
+        buf_printf(out, ",%llu\n", (unsigned long long)windows[i].count);
+    }
+
+    out = &csv->files[CSV_DUMP_TABLE];
+    buf_reset(out);
+    buf_append_str(out, "id,datetime,airline,airline_id,source_airport,source_airport_id,destination_airport,"
+                        "destination_airport_id,codeshare,stops,equipment\n");
+    recent_t *recent = views_recent(v);
+    uint64_t count = recent_count(recent);
+    uint64_t first = recent_total_pushed(recent) - count;
+    for (uint64_t seq = first; seq < first + count; seq++) {
+        recent_row_t row;
+        if (!recent_get_seq(recent, seq, &row))
+            continue;
+        char when[TIMESTAMP_EVENT_LEN + 1];
+        timestamp_format_event(row.datetime_us, when);
+        csv_field(out, row.id, row.id_len);
+        buf_printf(out, ",%s,", when);
+        csv_field(out, row.airline, row.airline_len);
+        buf_printf(out, ",%d,", row.airline_id);
+        csv_field(out, row.source_airport, row.source_airport_len);
+        buf_printf(out, ",%d,", row.source_airport_id);
+        csv_field(out, row.destination_airport, row.destination_airport_len);
+        buf_printf(out, ",%d,%s,%d,", row.destination_airport_id, row.codeshare ? "true" : "false", row.stops);
+        csv_field(out, row.equipment, row.equipment_len);
+        buf_append_char(out, '\n');
+    }
+}
+
+/* Threadpool (or shutdown): the disk writes. Touches only the rendered buffers. */
+static void write_files(results_csv_t *csv)
+{
+    char path[4096];
+    csv->error[0] = '\0';
+    for (int i = 0; i < CSV_FILES; i++) {
+        snprintf(path, sizeof(path), "%s/%s", csv->dir, csv_names[i]);
+        if (atomic_file_write(path, csv->files[i].data, csv->files[i].len, false, csv->error, sizeof(csv->error)) != 0)
+            return;
+    }
+    if (csv->evicted_writing.len == 0)
+        return;
+    snprintf(path, sizeof(path), "%s/equipment_windows.csv", csv->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    bool fresh = fd >= 0 && lseek(fd, 0, SEEK_END) == 0;
+    static const char header[] = "start,end,equipment,count\n";
+    if (fd < 0 || (fresh && write(fd, header, sizeof(header) - 1) < 0) ||
+        write(fd, csv->evicted_writing.data, csv->evicted_writing.len) != (ssize_t)csv->evicted_writing.len)
+        snprintf(csv->error, sizeof(csv->error), "appending to %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
+static void on_work(uv_work_t *req)
+{
+    write_files(req->data);
+}
+
+static void on_work_done(uv_work_t *req, int status)
+{
+    results_csv_t *csv = req->data;
+    csv->writing = false;
+    if (status == 0 && csv->error[0] != '\0')
+        log_error("results_write_failed", "%s", csv->error);
+    buf_reset(&csv->evicted_writing);
+}
+
+/* Hands the evicted rows to the writer: the loop keeps adding to `evicted` meanwhile. */
+static void take_evicted(results_csv_t *csv)
+{
+    buf_t t = csv->evicted_writing;
+    csv->evicted_writing = csv->evicted;
+    csv->evicted = t;
+    buf_reset(&csv->evicted);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    results_csv_t *csv = t->data;
+    uint64_t version = views_version(csv->views);
+    if (csv->writing || (version == csv->written_version && csv->evicted.len == 0))
+        return;
+    render_files(csv);
+    take_evicted(csv);
+    csv->written_version = version;
+    csv->writing = true;
+    csv->work.data = csv;
+    uv_queue_work(csv->loop, &csv->work, on_work, on_work_done);
+}
+
+results_csv_t *results_csv_new(uv_loop_t *loop, const char *dir)
+{
+    results_csv_t *csv = xcalloc(1, sizeof(*csv));
+    csv->loop = loop;
+    csv->dir = xstrdup(dir);
+    csv->written_version = UINT64_MAX;
+    uv_timer_init(loop, &csv->timer);
+    csv->timer.data = csv;
+    return csv;
+}
+
+void results_csv_set_views(results_csv_t *csv, views_t *views)
+{
+    csv->views = views;
+    uv_timer_start(&csv->timer, on_timer, CSV_INTERVAL_MS, CSV_INTERVAL_MS);
+}
+
+void results_csv_on_evicted(void *data, int64_t start_us, int64_t end_us, const char *equipment, size_t len,
+                            uint64_t count)
+{
+    results_csv_t *csv = data;
+    if (csv == NULL)
+        return;
+    char start[TIMESTAMP_WINDOW_LEN + 1], end[TIMESTAMP_WINDOW_LEN + 1];
+    timestamp_format_window(start_us, start);
+    timestamp_format_window(end_us, end);
+    buf_printf(&csv->evicted, "%s,%s,", start, end);
+    csv_field(&csv->evicted, equipment, len);
+    buf_printf(&csv->evicted, ",%llu\n", (unsigned long long)count);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    results_csv_t *csv = h->data;
+    for (int i = 0; i < CSV_FILES; i++)
+        buf_free(&csv->files[i]);
+    buf_free(&csv->evicted);
+    buf_free(&csv->evicted_writing);
+    free(csv->dir);
+    free(csv);
+}
+
+void results_csv_close(results_csv_t *csv)
+{
+    while (csv->writing)
+        uv_run(csv->loop, UV_RUN_ONCE);
+    if (csv->views != NULL) {
+        render_files(csv);
+        take_evicted(csv);
+        write_files(csv);
+        if (csv->error[0] != '\0')
+            log_error("results_write_failed", "%s", csv->error);
+    }
+    uv_close((uv_handle_t *)&csv->timer, on_timer_closed);
+}

@@ -1,0 +1,69 @@
+/*
+ * producer: the gateway's Kafka side. One idempotent, acks=all librdkafka producer whose delivery
+ * reports are served on the loop thread (kafka_waker), the dead-letter topic beside the main one,
+ * and a health probe that creates the topics when missing and checks the cluster answers. The probe
+ * runs on the libuv threadpool, because librdkafka's metadata and admin calls wait for the network.
+ */
+#ifndef INGEST_PRODUCER_H
+#define INGEST_PRODUCER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <librdkafka/rdkafka.h>
+#include <uv.h>
+
+#include "config.h"
+
+typedef struct producer_s producer_t;
+
+/*
+ * Called on the loop thread for each delivery report. opaque is what producer_send() was given;
+ * err is RD_KAFKA_RESP_ERR_NO_ERROR when the broker acknowledged the message.
+ */
+typedef void (*producer_delivery_cb)(void *opaque, rd_kafka_resp_err_t err, void *data);
+/* Called on the loop thread after a batch of delivery reports: the local queue has room again. */
+typedef void (*producer_drained_cb)(void *data);
+
+typedef struct producer_config_s {
+    const char *bootstrap_servers;
+    const char *topic;
+    const char *dlq_topic;
+    long partitions;
+    long replication_factor;
+    const config_kv_t *kafka_props; /* -X key=value, applied last */
+} producer_config_t;
+
+/* @returns a producer (strings in cfg are copied), or NULL with errstr when the configuration is rejected. */
+producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer_delivery_cb on_delivery,
+                         producer_drained_cb on_drained, void *data, char *errstr, size_t errstr_size);
+
+/*
+ * Enqueues one event for the main topic (value copied). @returns 0, -ENOBUFS when the local queue is
+ * full (try again after on_drained), or another negative errno-style code with errstr filled.
+ */
+int producer_send(producer_t *p, const char *key, size_t key_len, const void *value, size_t value_len, void *opaque,
+                  char *errstr, size_t errstr_size);
+
+/*
+ * Enqueues a rejected line to the dead-letter topic: the raw line as value, headers error, line, source.
+ * Its delivery report reaches on_delivery with opaque as well.
+ */
+int producer_send_dead_letter(producer_t *p, const char *line, size_t line_len, const char *error, uint64_t line_no,
+                              const char *source, void *opaque, char *errstr, size_t errstr_size);
+
+/* True once the topics exist and the last probe reached the cluster. */
+bool producer_is_ready(const producer_t *p);
+/* Why the producer is not ready (a sentence), or "" when it is. */
+const char *producer_last_error(const producer_t *p);
+/* Messages waiting in librdkafka (queued or in flight). */
+int producer_queue_length(const producer_t *p);
+/* Produce-to-acknowledgement latency of delivered messages, seconds. */
+const struct metrics_histogram_s *producer_latency(const producer_t *p);
+
+/* Stops the probe and the loop wake-ups (the loop can then end); deliveries are served by producer_free. */
+void producer_close(producer_t *p);
+/* Waits up to timeout_ms for every queued message (shutdown only: this blocks), then frees. */
+void producer_free(producer_t *p, int timeout_ms);
+
+#endif

@@ -1,0 +1,275 @@
+#include "query.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "results_csv.h"
+#include "snapshot.h"
+#include "timestamp.h"
+
+size_t query_config_options(query_config_t *cfg, config_option_t *out, size_t max)
+{
+    const config_option_t opts[] = {
+        {"listen", "LISTEN_ADDR", CONFIG_STRING, &cfg->listen, 0, 0, "address to listen on"},
+        {"port", "PORT", CONFIG_INT, &cfg->port, 0, 65535, "HTTP port (0 picks a free one)"},
+        {"bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", CONFIG_STRING, &cfg->bootstrap_servers, 0, 0,
+         "Kafka bootstrap servers, host:port[,host:port]"},
+        {"topic", "TOPIC", CONFIG_STRING, &cfg->topic, 0, 0, "topic of AirlineRouteEvents to read"},
+        {"state-dir", "STATE_DIR", CONFIG_STRING, &cfg->state_dir, 0, 0, "where snapshots are kept"},
+        {"results-dir", "RESULTS_DIR", CONFIG_STRING, &cfg->results_dir, 0, 0, "where the CSV results are written"},
+        {"window-seconds", "WINDOW_SECONDS", CONFIG_INT, &cfg->window_seconds, 1, 86400, "tumbling window size"},
+        {"grace-seconds", "GRACE_SECONDS", CONFIG_INT, &cfg->grace_seconds, -1, 86400,
+         "how late an event may be (-1: one window)"},
+        {"retention-seconds", "RETENTION_SECONDS", CONFIG_INT, &cfg->retention_seconds, 0, 30 * 86400,
+         "how long closed windows are kept before eviction"},
+        {"recent-capacity", "RECENT_CAPACITY", CONFIG_INT, &cfg->recent_capacity, 1, 10000000,
+         "events kept for /dump_table"},
+        {"snapshot-interval-ms", "SNAPSHOT_INTERVAL_MS", CONFIG_INT, &cfg->snapshot_interval_ms, 100, 3600000,
+         "how often a changed state is snapshotted"},
+        {"log-level", "LOG_LEVEL", CONFIG_STRING, &cfg->log_level, 0, 0, "debug, info, warn or error"},
+    };
+    size_t n = sizeof(opts) / sizeof(opts[0]);
+    if (n > max)
+        abort();
+    memcpy(out, opts, sizeof(opts));
+    return n;
+}
+
+static void query_count_undecodable(query_t *q, int32_t partition, int64_t offset, const char *reason)
+{
+    q->undecodable++;
+    q->undecodable_unlogged++;
+    /* Many bad messages make one log line a second, not one each. */
+    int64_t now = timestamp_now_us();
+    if (now - q->undecodable_logged_us >= 1000000) {
+        log_warn("undecodable_message", "%llu undecodable message(s) skipped, latest at partition %d offset %lld: %s",
+                 (unsigned long long)q->undecodable_unlogged, (int)partition, (long long)offset, reason);
+        q->undecodable_unlogged = 0;
+        q->undecodable_logged_us = now;
+    }
+}
+
+static void on_message(const rd_kafka_message_t *msg, void *data)
+{
+    query_t *q = data;
+    route_event_t ev;
+    char err[256];
+    if (route_codec_decode(q->codec, msg->payload, msg->len, &ev, err, sizeof(err)) != ROUTE_CODEC_OK) {
+        query_count_undecodable(q, msg->partition, msg->offset, err);
+    } else {
+        int64_t event_us;
+        if (timestamp_parse_event(ev.datetime.ptr, ev.datetime.len, &event_us) != 0 || views_apply(q->views, &ev) != 0) {
+            query_count_undecodable(q, msg->partition, msg->offset, "datetime is not YYYY-MM-DD HH:MM:SS.ffffff");
+        } else {
+            int64_t lag_us = timestamp_now_us() - event_us;
+            metrics_histogram_observe(&q->latency, lag_us > 0 ? (double)lag_us / 1e6 : 0.0);
+        }
+    }
+    consumer_mark_applied(q->consumer, msg->partition, msg->offset);
+}
+
+/* The views and every partition's next offset, serialized together: they are one consistent state. */
+static void query_serialize_snapshot(query_t *q, buf_t *out)
+{
+    size_t n;
+    const consumer_partition_t *parts = consumer_partitions(q->consumer, &n);
+    int32_t *ids = xmalloc((n + 1) * sizeof(*ids));
+    int64_t *offsets = xmalloc((n + 1) * sizeof(*offsets));
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = parts[i].partition;
+        offsets[i] = parts[i].next_offset;
+    }
+    buf_reset(out);
+    snapshot_serialize(q->views, ids, offsets, n, q->cfg.topic, out);
+    free(ids);
+    free(offsets);
+}
+
+static void snapshot_work(uv_work_t *req)
+{
+    query_t *q = req->data;
+    q->snapshot_error[0] = '\0';
+    snapshot_write_file(q->cfg.state_dir, &q->snapshot_buf, q->snapshot_error, sizeof(q->snapshot_error));
+}
+
+static void snapshot_done(uv_work_t *req, int status)
+{
+    query_t *q = req->data;
+    q->snapshot_running = false;
+    if (status == 0 && q->snapshot_error[0] != '\0')
+        log_error("snapshot_failed", "%s", q->snapshot_error);
+    else if (status == 0)
+        q->snapshots_written++;
+}
+
+static void on_snapshot_timer(uv_timer_t *t)
+{
+    query_t *q = t->data;
+    uint64_t version = views_version(q->views);
+    if (q->snapshot_running || version == q->snapshot_version)
+        return;
+    query_serialize_snapshot(q, &q->snapshot_buf);
+    q->snapshot_version = version;
+    q->snapshot_running = true;
+    q->snapshot_work.data = q;
+    uv_queue_work(q->loop, &q->snapshot_work, snapshot_work, snapshot_done);
+}
+
+static views_config_t query_views_config(query_t *q)
+{
+    views_config_t vc;
+    memset(&vc, 0, sizeof(vc));
+    vc.window_us = (int64_t)q->cfg.window_seconds * 1000000;
+    vc.grace_us = q->cfg.grace_seconds < 0 ? vc.window_us : (int64_t)q->cfg.grace_seconds * 1000000;
+    vc.retention_us = (int64_t)q->cfg.retention_seconds * 1000000;
+    vc.recent_capacity = (size_t)q->cfg.recent_capacity;
+    vc.on_evicted = results_csv_on_evicted;
+    vc.on_evicted_data = NULL; /* set once the CSV writer exists */
+    return vc;
+}
+
+/* Restores the snapshot, or starts empty (none, or corrupt: logged, rebuilt from the topic's start). */
+static void query_restore(query_t *q, const views_config_t *vc)
+{
+    int32_t *ids = NULL;
+    int64_t *offsets = NULL;
+    size_t n = 0;
+    char topic[512];
+    char err[512];
+    views_t *views = NULL;
+    int rc = snapshot_load(q->cfg.state_dir, vc, &views, &ids, &offsets, &n, topic, sizeof(topic), err, sizeof(err));
+    if (rc == 0 && strcmp(topic, q->cfg.topic) != 0) {
+        log_warn("snapshot_other_topic", "snapshot is of topic %s, not %s: rebuilding from the start", topic,
+                 q->cfg.topic);
+        views_free(views);
+        views = NULL;
+        rc = 1;
+    }
+    if (rc == 0) {
+        consumer_set_start_offsets(q->consumer, ids, offsets, n);
+        snprintf(q->snapshot_status, sizeof(q->snapshot_status), "restored from snapshot");
+        log_info("snapshot_restored", "state restored: %zu partition offset(s)", n);
+    } else if (rc == 1) {
+        snprintf(q->snapshot_status, sizeof(q->snapshot_status), "no snapshot: rebuilt from the start of the topic");
+        log_info("snapshot_none", "no snapshot in %s: reading the topic from the start", q->cfg.state_dir);
+    } else {
+        snprintf(q->snapshot_status, sizeof(q->snapshot_status), "corrupt snapshot ignored: %.200s", err);
+        log_error("snapshot_corrupt", "%s: rebuilding from the start of the topic", err);
+    }
+    q->views = views != NULL ? views : views_new(vc);
+    free(ids);
+    free(offsets);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    query_t *q = s->data;
+    log_info("shutdown", "signal %d: stopping", signum);
+    query_begin_shutdown(q);
+}
+
+static int make_dir(const char *dir, char *errstr, size_t errstr_size)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(errstr, errstr_size, "cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
+{
+    q->loop = loop;
+    metrics_histogram_init_latency(&q->latency);
+    q->top_airports.version = q->top_windows.version = UINT64_MAX;
+    if (make_dir(q->cfg.state_dir, errstr, errstr_size) != 0 || make_dir(q->cfg.results_dir, errstr, errstr_size) != 0)
+        return -1;
+    q->codec = route_codec_new(errstr, errstr_size);
+    if (q->codec == NULL)
+        return -1;
+    consumer_config_t cc = {q->cfg.bootstrap_servers, q->cfg.topic, &q->cfg.kafka_props};
+    q->consumer = consumer_new(loop, &cc, on_message, NULL, q, errstr, errstr_size);
+    if (q->consumer == NULL)
+        return -1;
+
+    q->csv = results_csv_new(loop, q->cfg.results_dir);
+    views_config_t vc = query_views_config(q);
+    vc.on_evicted_data = q->csv;
+    query_restore(q, &vc);
+    q->snapshot_version = views_version(q->views);
+    results_csv_set_views(q->csv, q->views);
+
+    uv_timer_init(loop, &q->snapshot_timer);
+    q->snapshot_timer.data = q;
+    uv_timer_start(&q->snapshot_timer, on_snapshot_timer, (uint64_t)q->cfg.snapshot_interval_ms,
+                   (uint64_t)q->cfg.snapshot_interval_ms);
+
+    q->http = http_server_new(loop, query_routes, query_routes_count, q);
+    if (http_server_listen(q->http, q->cfg.listen, (int)q->cfg.port, errstr, errstr_size) != 0)
+        return -1;
+    uv_signal_init(loop, &q->sigterm);
+    uv_signal_init(loop, &q->sigint);
+    q->sigterm.data = q->sigint.data = q;
+    uv_signal_start(&q->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&q->sigint, on_signal, SIGINT);
+    log_info("listening", "query-service on http://%s:%d, topic %s, Kafka %s", q->cfg.listen,
+             http_server_port(q->http), q->cfg.topic, q->cfg.bootstrap_servers);
+    return 0;
+}
+
+bool query_is_ready(const query_t *q)
+{
+    return !q->shutting_down && consumer_caught_up(q->consumer);
+}
+
+void query_begin_shutdown(query_t *q)
+{
+    if (q->shutting_down)
+        return;
+    q->shutting_down = true;
+    http_server_stop(q->http);
+    consumer_close(q->consumer);
+    uv_timer_stop(&q->snapshot_timer);
+    uv_close((uv_handle_t *)&q->snapshot_timer, NULL);
+    uv_close((uv_handle_t *)&q->sigterm, NULL);
+    uv_close((uv_handle_t *)&q->sigint, NULL);
+    /* Idle keep-alive connections would keep the loop alive; the final writes happen in query_free. */
+    uv_stop(q->loop);
+}
+
+void query_free(query_t *q)
+{
+    if (q->views != NULL && q->consumer != NULL && q->shutting_down) {
+        /* A snapshot job may still run: wait for it (it only touches snapshot_buf), then write the final one. */
+        while (q->snapshot_running)
+            uv_run(q->loop, UV_RUN_ONCE);
+        buf_t final = BUF_INIT;
+        char err[512];
+        query_serialize_snapshot(q, &final);
+        if (snapshot_write_file(q->cfg.state_dir, &final, err, sizeof(err)) != 0)
+            log_error("snapshot_failed", "final snapshot: %s", err);
+        else
+            log_info("snapshot_written", "final snapshot: %zu bytes", final.len);
+        buf_free(&final);
+    }
+    if (q->csv != NULL)
+        results_csv_close(q->csv);
+    uv_run(q->loop, UV_RUN_NOWAIT);
+    if (q->consumer != NULL)
+        consumer_free(q->consumer);
+    if (q->views != NULL)
+        views_free(q->views);
+    if (q->codec != NULL)
+        route_codec_free(q->codec);
+    buf_free(&q->snapshot_buf);
+    buf_free(&q->top_airports.body);
+    buf_free(&q->top_windows.body);
+    if (q->http != NULL)
+        http_server_free(q->http);
+    config_kv_free(&q->cfg.kafka_props);
+}

@@ -1,0 +1,89 @@
+/*
+ * query: the query-service's one state struct. It owns the consumer, the views and the HTTP server;
+ * main.c wires it, handlers.c serves it, results_csv.c writes its CSV files, query.c runs it.
+ */
+#ifndef QUERY_QUERY_H
+#define QUERY_QUERY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "config.h"
+#include "consumer.h"
+#include "http_server.h"
+#include "metrics.h"
+#include "route_codec.h"
+#include "views.h"
+
+typedef struct query_config_s {
+    char *listen;
+    long port;
+    char *bootstrap_servers;
+    char *topic;
+    char *state_dir;
+    char *results_dir;
+    long window_seconds;
+    long grace_seconds; /* -1 = one window */
+    long retention_seconds;
+    long recent_capacity;
+    long snapshot_interval_ms;
+    char *log_level;
+    config_kv_t kafka_props;
+} query_config_t;
+
+/* A rendered response kept until the views change. */
+typedef struct query_cache_s {
+    buf_t body;
+    uint64_t version; /* views_version() it was rendered at; UINT64_MAX = never */
+} query_cache_t;
+
+typedef struct query_s {
+    uv_loop_t *loop;
+    query_config_t cfg;
+    http_server_t *http;
+    consumer_t *consumer;
+    route_codec_t *codec;
+    views_t *views;
+    char snapshot_status[256]; /* how state was restored, for /status */
+
+    /* Counters beyond the views'. */
+    uint64_t undecodable;
+    uint64_t undecodable_unlogged; /* since the last log line: logged at most once a second */
+    int64_t undecodable_logged_us;
+    metrics_histogram_t latency; /* event time to applied in the views */
+
+    query_cache_t top_airports;
+    query_cache_t top_windows;
+
+    /* Snapshots: serialized on the loop, written on the threadpool. */
+    uv_timer_t snapshot_timer;
+    uv_work_t snapshot_work;
+    buf_t snapshot_buf;
+    bool snapshot_running;
+    uint64_t snapshot_version;
+    uint64_t snapshots_written;
+    char snapshot_error[256];
+
+    /* CSV results (results_csv.c). */
+    struct results_csv_s *csv;
+
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    bool shutting_down;
+} query_t;
+
+size_t query_config_options(query_config_t *cfg, config_option_t *out, size_t max);
+/* Restores the snapshot (or starts fresh), starts consuming and serving. @returns 0 or -1 with errstr. */
+int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size);
+/* SIGTERM/SIGINT: stop accepting and consuming, final snapshot and CSVs, end the loop. */
+void query_begin_shutdown(query_t *q);
+void query_free(query_t *q);
+/* Ready: state restored and caught up with the end offsets seen at start. */
+bool query_is_ready(const query_t *q);
+
+extern const http_route_t query_routes[];
+extern const size_t query_routes_count;
+
+#endif

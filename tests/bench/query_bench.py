@@ -1,0 +1,190 @@
+"""The query-service's figures, each beside its peer, in one run. Prints one JSON object per figure."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import bench_util as b  # first: puts tests/integration on sys.path
+import harness as h  # noqa: E402
+
+REPS = int(os.environ.get("BENCH_REPS", "3"))
+ROUTES_EVENTS = 66765
+ROUTES_LINES = 67663
+
+
+def data_of(svc, path, params=None):
+    st, _, body = svc.get(path, params=params, timeout=600)
+    h.check(st == 200, f"{path}: {st} {body[:200]!r}")
+    return json.loads(body)["data"]
+
+
+def applied(q):
+    return data_of(q, "/status")[0]["events_applied"]
+
+
+def produce(gw, passes):
+    st, _, body = gw.get("/produce", params={"loop": "1", "limit": str(passes * ROUTES_LINES)}, timeout=900)
+    h.check(st == 200, body)
+
+
+def histogram(q, name):
+    """Cumulative bucket counts of a Prometheus histogram from /metrics."""
+    text = q.get("/metrics")[2].decode()
+    buckets = []
+    for m in re.finditer(name + r'_bucket\{le="([^"]+)"\} (\d+)', text):
+        buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), int(m.group(2))))
+    return buckets
+
+
+def quantile(before, after, q):
+    """PromQL-style histogram_quantile over the difference of two cumulative snapshots."""
+    delta = [(le, a - b_) for (le, a), (_, b_) in zip(after, before)]
+    total = delta[-1][1]
+    rank = q * total
+    prev_le, prev_count = 0.0, 0
+    for le, count in delta:
+        if count >= rank:
+            if le == float("inf"):
+                return prev_le
+            return prev_le + (le - prev_le) * (rank - prev_count) / max(count - prev_count, 1)
+        prev_le, prev_count = le, count
+    return float("nan")
+
+
+def wrk(url, seconds=10):
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url], check=True,
+                         capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99_ms = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    return rps, p99_ms
+
+
+def start_nginx(root):
+    port = h.free_port()
+    conf = os.path.join(root, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes auto;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+daemon off;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    default_type application/json;
+    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
+    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
+    server {{ listen 127.0.0.1:{port}; root {root}/www; }}
+}}
+""")
+    os.makedirs(os.path.join(root, "www"), exist_ok=True)
+    os.makedirs(os.path.join(root, "tmp"), exist_ok=True)
+    proc = subprocess.Popen(["nginx", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    h.wait_until(lambda: _answers(port), 10, what="nginx up")
+    return proc, port
+
+
+def _answers(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def timed_get(url):
+    t = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", url], check=True,
+                       capture_output=True, text=True).stdout
+    return float(t)
+
+
+def main():
+    topic = h.unique_topic("bench-query")
+    h.create_topic(topic, partitions=3)
+    tmp = tempfile.mkdtemp(prefix="bench-query-")
+    gw = h.Service("gateway", ["--topic", topic, "--routes-file", h.routes_file(), "--results-dir", tmp])
+    try:
+        h.wait_until(lambda: gw.get("/readyz")[0] == 200, 60, what="gateway ready")
+        produce(gw, 10)
+        total = h.kcat_count(topic)
+
+        # Catch-up: a fresh query-service reads the 10x topic; kcat -C reads the same to /dev/null.
+        ours, peer, kcat_rss = [], [], 0.0
+        for _ in range(REPS):
+            state = tempfile.mkdtemp(prefix="state-", dir=tmp)
+            t0 = time.monotonic()
+            q = h.Service("query", ["--topic", topic, "--state-dir", state, "--results-dir", tmp,
+                                    "--snapshot-interval-ms", "600000"])
+            while applied(q) < total:
+                time.sleep(0.005)
+            ours.append(total / (time.monotonic() - t0))
+            q.stop()
+            elapsed, rss, _ = b.run_measured(["kcat", "-C", "-b", h.bootstrap(), "-t", topic, "-o", "beginning",
+                                              "-e", "-q", "-f", "%s"])
+            kcat_rss = max(kcat_rss, rss)
+            peer.append(total / elapsed)
+        b.figure("query_catchup_events_per_s", b.median(ours), "events/s", "kcat -C to /dev/null", b.median(peer))
+
+        # The long-running query-service for the remaining figures.
+        q = h.Service("query", ["--topic", topic, "--state-dir", tempfile.mkdtemp(dir=tmp), "--results-dir", tmp])
+        h.wait_until(lambda: applied(q) >= total, 120, what="caught up")
+
+        # Freshness: 20,000 events/s for 15 s; p99 of event-to-view latency from the histogram's delta.
+        before = histogram(q, "query_event_to_view_latency_seconds")
+        ack_before = histogram(gw, "ingest_produce_ack_latency_seconds")
+        st, _, body = gw.get("/produce", params={"async": "1", "loop": "1", "rate": "20000"})
+        job = json.loads(body)["data"][0]["id"]
+        time.sleep(15)
+        gw.request("DELETE", "/jobs/" + job)
+        after = histogram(q, "query_event_to_view_latency_seconds")
+        ack_after = histogram(gw, "ingest_produce_ack_latency_seconds")
+        b.figure("query_event_to_view_p99_at_20k_per_s", quantile(before, after, 0.99) * 1000, "ms",
+                 "broker produce-to-ack p99 (same events)", quantile(ack_before, ack_after, 0.99) * 1000,
+                 higher_is_better=False)
+        h.wait_until(lambda: data_of(gw, "/jobs/" + job)[0]["state"] == "finished", 60, what="job stopped")
+
+        # Memory after 1,000,000 events (the 10x topic plus 5x more, and the 15 s stream).
+        produce(gw, 5)
+        h.wait_until(lambda: applied(q) >= 1000000, 120, what="1,000,000 events applied")
+        rss = 0.0
+        with open(f"/proc/{q.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) / 1024.0
+        b.figure("query_rss_after_1m_events", rss, "MB", "kcat -C peak RSS (10x topic)", kcat_rss,
+                 higher_is_better=False)
+
+        # HTTP: wrk on /top10_source_airport vs nginx serving the same bytes as a static file.
+        nginx_root = tempfile.mkdtemp(prefix="nginx-", dir=tmp)
+        os.makedirs(os.path.join(nginx_root, "www"))
+        with open(os.path.join(nginx_root, "www", "top10_source_airport"), "wb") as f:
+            f.write(q.get("/top10_source_airport")[2])
+        dump = q.get("/dump_table", params={"limit": str(ROUTES_EVENTS)}, timeout=600)[2]
+        with open(os.path.join(nginx_root, "www", "dump_table"), "wb") as f:
+            f.write(dump)
+        nginx, nport = start_nginx(nginx_root)
+        try:
+            ours_rps, ours_p99 = wrk(q.url("/top10_source_airport"))
+            ng_rps, ng_p99 = wrk(f"http://127.0.0.1:{nport}/top10_source_airport")
+            b.figure("query_top10_req_per_s", ours_rps, "req/s", "nginx static file", ng_rps)
+            b.figure("query_top10_p99_latency", ours_p99, "ms", "nginx static file", ng_p99, higher_is_better=False)
+            rows = len(json.loads(dump)["data"])
+            ours_t = b.median([timed_get(q.url(f"/dump_table?limit={ROUTES_EVENTS}")) for _ in range(5)])
+            ng_t = b.median([timed_get(f"http://127.0.0.1:{nport}/dump_table") for _ in range(5)])
+            b.figure(f"query_dump_table_{rows}_rows", ours_t * 1000, "ms", "nginx static file", ng_t * 1000,
+                     higher_is_better=False)
+        finally:
+            nginx.terminate()
+            nginx.wait()
+        q.stop()
+    finally:
+        gw.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

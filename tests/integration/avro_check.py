@@ -1,0 +1,110 @@
+"""An independent reader of the wire format, built on Debian's python3-avro, not on this project's C code.
+
+It checks the single-object header (C3 01 + CRC-64-AVRO fingerprint of the schema's Parsing Canonical
+Form, computed here from the Avro specification) and decodes the body with avro's own DatumReader.
+"""
+import io
+import os
+import struct
+
+import avro.io
+import avro.schema
+
+SOURCE_DIR = os.environ.get("SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+SCHEMA_PATH = os.path.join(SOURCE_DIR, "data", "data_schema.json")
+
+_EMPTY = 0xC15D213AA4D7A795
+_TABLE = []
+for _i in range(256):
+    _fp = _i
+    for _ in range(8):
+        _fp = (_fp >> 1) ^ (_EMPTY & -(_fp & 1))
+    _TABLE.append(_fp)
+
+
+def crc64_avro(data: bytes) -> int:
+    fp = _EMPTY
+    for b in data:
+        fp = (fp >> 8) ^ _TABLE[(fp ^ b) & 0xFF]
+    return fp
+
+
+with open(SCHEMA_PATH) as f:
+    SCHEMA = avro.schema.parse(f.read())
+CANONICAL = SCHEMA.canonical_form
+FINGERPRINT = crc64_avro(CANONICAL.encode())
+HEADER = b"\xc3\x01" + struct.pack("<Q", FINGERPRINT)
+_READER = avro.io.DatumReader(SCHEMA)
+
+
+def decode(value: bytes) -> dict:
+    """Decodes one message value; raises ValueError when the header is wrong or bytes are left over."""
+    if value[:10] != HEADER:
+        raise ValueError(f"bad single-object header {value[:10].hex()}, expected {HEADER.hex()}")
+    buf = io.BytesIO(value[10:])
+    record = _READER.read(avro.io.BinaryDecoder(buf))
+    if buf.tell() != len(value) - 10:
+        raise ValueError(f"{len(value) - 10 - buf.tell()} trailing bytes")
+    return record
+
+
+def parse_routes_line(line: str):
+    """The seed's rules, written independently: 9 fields, int() on the four ids, codeshare == 'Y'.
+    Returns the tuple of the 9 typed fields, or None for a variable type transformation failure."""
+    fields = line.split(",")
+    if len(fields) != 9:
+        return None
+    try:
+        airline_id, src_id, dst_id, stops = (int(fields[i]) for i in (1, 3, 5, 7))
+    except ValueError:
+        return None
+    return (fields[0], airline_id, fields[2], src_id, fields[4], dst_id, fields[6] == "Y", stops, fields[8])
+
+
+def record_tuple(rec: dict):
+    return (rec["airline"], rec["airline_id"], rec["source_airport"], rec["source_airport_id"],
+            rec["destination_airport"], rec["destination_airport_id"], rec["codeshare"], rec["stops"],
+            rec["equipment"])
+
+
+def read_routes(path: str):
+    """(all lines, parsed tuples of the good ones, count of bad ones), lines split as Python's text mode does."""
+    with open(path, encoding="utf-8", newline=None) as f:
+        lines = f.read().splitlines()
+    good, bad = [], 0
+    for line in lines:
+        t = parse_routes_line(line)
+        if t is None:
+            bad += 1
+        else:
+            good.append(t)
+    return lines, good, bad
+
+
+def consume_binary(bootstrap: str, topic: str, timeout: float = 120.0):
+    """Every message of topic as (partition, offset, key bytes or None, value bytes or None), read with kcat
+    in a binary-safe format: "<partition> <offset> <key length> <key><4-byte big-endian value length><value>"."""
+    import subprocess
+    out = subprocess.run(
+        ["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p %o %K %k%R%s"],
+        check=True, capture_output=True, timeout=timeout).stdout
+    messages, pos = [], 0
+    while pos < len(out):
+        fields = []
+        for _ in range(3):
+            sp = out.index(b" ", pos)
+            fields.append(int(out[pos:sp]))
+            pos = sp + 1
+        partition, offset, key_len = fields
+        key = None
+        if key_len >= 0:
+            key = out[pos:pos + key_len]
+            pos += key_len
+        (value_len,) = struct.unpack(">i", out[pos:pos + 4])
+        pos += 4
+        value = None
+        if value_len >= 0:
+            value = out[pos:pos + value_len]
+            pos += value_len
+        messages.append((partition, offset, key, value))
+    return messages
