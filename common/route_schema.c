@@ -472,7 +472,7 @@ char *route_schema_canonical_form(const char *json, char *errstr, size_t errstr_
                  jerr == json_tokener_continue ? "unexpected end" : json_tokener_error_desc(jerr));
         goto out;
     }
-    for (size_t i = tok->char_offset; i < len; i++) {
+    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
         if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' && json[i] != '\r') {
             snprintf(errstr, errstr_size, "not JSON: trailing text at offset %zu", i);
             goto out;
