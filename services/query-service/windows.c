@@ -1,1 +1,452 @@
-/* placeholder */
+#include "windows.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "strhash.h"
+
+#define TIME_LIMIT (INT64_C(1) << 62) /* event times and window starts stay within +-2^62: no overflow */
+#define POOL_MAX 8                    /* evicted windows kept for reuse */
+#define INITIAL_SLOTS 64
+
+typedef struct entry_s {
+    uint64_t count;
+    size_t off; /* of the equipment in the arena */
+    uint32_t len;
+    uint32_t hash;
+} entry_t;
+
+typedef struct slot_s {
+    uint32_t idx; /* 0 = empty, else entry index + 1 */
+    uint32_t hash;
+} slot_t;
+
+/* One window: equipment -> count, a dense entry array in first-seen order under an index table. */
+typedef struct win_s {
+    int64_t start;
+    slot_t *slots;
+    size_t mask;
+    entry_t *entries;
+    size_t n, cap;
+    char *arena;
+    size_t arena_len, arena_cap;
+} win_t;
+
+struct windows_s {
+    int64_t size, grace, retention;
+    windows_row_cb on_evicted;
+    void *on_evicted_data;
+    win_t **wins; /* ordered by start */
+    size_t nwins, capwins;
+    win_t *pool[POOL_MAX];
+    size_t npool;
+    win_t *last; /* the window of the previous event: the usual target of the next */
+    bool has_max;
+    int64_t max_event;
+    uint64_t late;
+    size_t rows;
+};
+
+/* ---- one window ---- */
+
+static win_t *win_new(void)
+{
+    win_t *win = xcalloc(1, sizeof(*win));
+    win->slots = xcalloc(INITIAL_SLOTS, sizeof(*win->slots));
+    win->mask = INITIAL_SLOTS - 1;
+    win->cap = INITIAL_SLOTS / 2;
+    win->entries = xmalloc(win->cap * sizeof(*win->entries));
+    win->arena_cap = 1024;
+    win->arena = xmalloc(win->arena_cap);
+    return win;
+}
+
+static void win_free(win_t *win)
+{
+    free(win->slots);
+    free(win->entries);
+    free(win->arena);
+    free(win);
+}
+
+static void win_clear(win_t *win)
+{
+    memset(win->slots, 0, (win->mask + 1) * sizeof(*win->slots));
+    win->n = 0;
+    win->arena_len = 0;
+}
+
+static size_t win_bytes(const win_t *win)
+{
+    return sizeof(*win) + (win->mask + 1) * sizeof(slot_t) + win->cap * sizeof(entry_t) + win->arena_cap;
+}
+
+static slot_t *win_find(const win_t *win, const char *key, size_t len, uint32_t hash)
+{
+    size_t j = hash & win->mask;
+    for (;;) {
+        slot_t *s = &win->slots[j];
+        if (s->idx == 0)
+            return s;
+        const entry_t *e = &win->entries[s->idx - 1];
+        if (s->hash == hash && e->len == len && memcmp(win->arena + e->off, key, len) == 0)
+            return s;
+        j = (j + 1) & win->mask;
+    }
+}
+
+static void win_grow_slots(win_t *win)
+{
+    size_t nslots = (win->mask + 1) * 2;
+    slot_t *slots = xcalloc(nslots, sizeof(*slots));
+    for (size_t i = 0; i < win->n; i++) {
+        size_t j = win->entries[i].hash & (nslots - 1);
+        while (slots[j].idx != 0)
+            j = (j + 1) & (nslots - 1);
+        slots[j].idx = (uint32_t)i + 1;
+        slots[j].hash = win->entries[i].hash;
+    }
+    free(win->slots);
+    win->slots = slots;
+    win->mask = nslots - 1;
+}
+
+/* Interns key in win with count 0. s is win_find's empty slot for it. @returns the new entry. */
+static entry_t *win_insert(win_t *win, slot_t *s, const char *key, size_t len, uint32_t hash)
+{
+    if (win->n + 1 > (win->mask + 1) / 2) {
+        win_grow_slots(win);
+        s = win_find(win, key, len, hash);
+    }
+    if (win->n == win->cap) {
+        win->cap *= 2;
+        win->entries = xrealloc(win->entries, win->cap * sizeof(*win->entries));
+    }
+    if (win->arena_len + len > win->arena_cap) {
+        while (win->arena_len + len > win->arena_cap)
+            win->arena_cap *= 2;
+        win->arena = xrealloc(win->arena, win->arena_cap);
+    }
+    if (len > 0)
+        memcpy(win->arena + win->arena_len, key, len);
+    entry_t *e = &win->entries[win->n];
+    e->count = 0;
+    e->off = win->arena_len;
+    e->len = (uint32_t)len;
+    e->hash = hash;
+    win->arena_len += len;
+    s->idx = (uint32_t)++win->n;
+    s->hash = hash;
+    return e;
+}
+
+/* ---- the set of windows ---- */
+
+static int64_t clamp_span(int64_t v, int64_t dflt)
+{
+    if (v < 0)
+        return dflt;
+    return v > WINDOWS_MAX_SPAN_US ? WINDOWS_MAX_SPAN_US : v;
+}
+
+windows_t *windows_new(int64_t size_us, int64_t grace_us, int64_t retention_us, windows_row_cb on_evicted,
+                       void *on_evicted_data)
+{
+    windows_t *w = xcalloc(1, sizeof(*w));
+    w->size = size_us <= 0 ? WINDOWS_DEFAULT_SIZE_US : clamp_span(size_us, WINDOWS_DEFAULT_SIZE_US);
+    w->grace = clamp_span(grace_us, w->size);
+    w->retention = clamp_span(retention_us, WINDOWS_DEFAULT_RETENTION_US);
+    w->on_evicted = on_evicted;
+    w->on_evicted_data = on_evicted_data;
+    w->capwins = 16;
+    w->wins = xmalloc(w->capwins * sizeof(*w->wins));
+    return w;
+}
+
+void windows_free(windows_t *w)
+{
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < w->nwins; i++)
+        win_free(w->wins[i]);
+    for (size_t i = 0; i < w->npool; i++)
+        win_free(w->pool[i]);
+    free(w->wins);
+    free(w);
+}
+
+void windows_set_evicted_cb(windows_t *w, windows_row_cb on_evicted, void *on_evicted_data)
+{
+    w->on_evicted = on_evicted;
+    w->on_evicted_data = on_evicted_data;
+}
+
+int64_t windows_start_of(const windows_t *w, int64_t t_us)
+{
+    int64_t q = t_us / w->size;
+    if (t_us % w->size < 0) /* C truncates toward zero; windows floor */
+        q--;
+    return q * w->size;
+}
+
+/* @returns the index of the first window whose start is >= start. */
+static size_t lower_bound(const windows_t *w, int64_t start)
+{
+    size_t lo = 0, hi = w->nwins;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->wins[mid]->start < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static win_t *find_window(const windows_t *w, int64_t start)
+{
+    size_t i = lower_bound(w, start);
+    return i < w->nwins && w->wins[i]->start == start ? w->wins[i] : NULL;
+}
+
+static win_t *open_window(windows_t *w, int64_t start)
+{
+    size_t i = lower_bound(w, start);
+    if (i < w->nwins && w->wins[i]->start == start)
+        return w->wins[i];
+    win_t *win = w->npool > 0 ? w->pool[--w->npool] : win_new();
+    win->start = start;
+    if (w->nwins == w->capwins) {
+        w->capwins *= 2;
+        w->wins = xrealloc(w->wins, w->capwins * sizeof(*w->wins));
+    }
+    memmove(&w->wins[i + 1], &w->wins[i], (w->nwins - i) * sizeof(*w->wins));
+    w->wins[i] = win;
+    w->nwins++;
+    return win;
+}
+
+/* Evicts the windows retention lets go: end + retention <= watermark. They are the oldest ones. */
+static void evict(windows_t *w)
+{
+    int64_t watermark = w->max_event - w->grace;
+    size_t k = 0;
+    while (k < w->nwins && w->wins[k]->start + w->size + w->retention <= watermark) {
+        win_t *win = w->wins[k++];
+        for (size_t i = 0; i < win->n; i++) {
+            const entry_t *e = &win->entries[i];
+            if (w->on_evicted != NULL)
+                w->on_evicted(w->on_evicted_data, win->start, win->start + w->size, win->arena + e->off, e->len,
+                              e->count);
+        }
+        w->rows -= win->n;
+        if (win == w->last)
+            w->last = NULL;
+        if (w->npool < POOL_MAX) {
+            win_clear(win);
+            w->pool[w->npool++] = win;
+        } else {
+            win_free(win);
+        }
+    }
+    if (k > 0) {
+        memmove(&w->wins[0], &w->wins[k], (w->nwins - k) * sizeof(*w->wins));
+        w->nwins -= k;
+    }
+}
+
+int windows_add(windows_t *w, int64_t t_us, const char *equipment, size_t len)
+{
+    if (t_us < -TIME_LIMIT)
+        t_us = -TIME_LIMIT;
+    else if (t_us > TIME_LIMIT)
+        t_us = TIME_LIMIT;
+    /* Most events fall in the window of the previous one: skip the division and the search. */
+    win_t *win = w->last;
+    int64_t start;
+    if (win != NULL && t_us >= win->start && t_us - win->start < w->size) {
+        start = win->start;
+    } else {
+        start = windows_start_of(w, t_us);
+        win = NULL;
+    }
+    if (w->has_max && start + w->size <= w->max_event - w->grace) {
+        w->late++;
+        return 1;
+    }
+    if (win == NULL) {
+        win = open_window(w, start);
+        w->last = win;
+    }
+    uint32_t hash = (uint32_t)strhash(equipment, len);
+    slot_t *s = win_find(win, equipment, len, hash);
+    entry_t *e;
+    if (s->idx != 0) {
+        e = &win->entries[s->idx - 1];
+    } else {
+        e = win_insert(win, s, equipment, len, hash);
+        w->rows++;
+    }
+    e->count++;
+    if (!w->has_max || t_us > w->max_event) {
+        w->has_max = true;
+        w->max_event = t_us;
+        /* The window just counted into cannot go: its end is after t_us, so after the watermark. */
+        if (w->wins[0]->start + w->size + w->retention <= t_us - w->grace)
+            evict(w);
+    }
+    return 0;
+}
+
+/* true when a ranks before b: count desc, equipment desc, start asc. */
+static int ranks_before(const window_count_t *a, const window_count_t *b)
+{
+    if (a->count != b->count)
+        return a->count > b->count;
+    int c = strhash_cmp(a->equipment, a->len, b->equipment, b->len);
+    if (c != 0)
+        return c > 0;
+    return a->start_us < b->start_us;
+}
+
+/* Min-heap on rank: heap[0] is the worst of the best n kept so far. */
+static void sift_down(window_count_t *heap, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, worst = i;
+        if (l < n && ranks_before(&heap[worst], &heap[l]))
+            worst = l;
+        if (r < n && ranks_before(&heap[worst], &heap[r]))
+            worst = r;
+        if (worst == i)
+            return;
+        window_count_t t = heap[i];
+        heap[i] = heap[worst];
+        heap[worst] = t;
+        i = worst;
+    }
+}
+
+static void sift_up(window_count_t *heap, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!ranks_before(&heap[p], &heap[i]))
+            return;
+        window_count_t t = heap[i];
+        heap[i] = heap[p];
+        heap[p] = t;
+        i = p;
+    }
+}
+
+size_t windows_top(const windows_t *w, size_t n, window_count_t *out)
+{
+    size_t k = 0;
+    if (n == 0)
+        return 0;
+    for (size_t wi = 0; wi < w->nwins; wi++) {
+        const win_t *win = w->wins[wi];
+        for (size_t i = 0; i < win->n; i++) {
+            const entry_t *e = &win->entries[i];
+            /* Most rows lose on count alone: skip them before building a candidate. */
+            if (k == n && e->count < out[0].count)
+                continue;
+            window_count_t c = {win->start, win->start + w->size, win->arena + e->off, e->len, e->count};
+            if (k < n) {
+                out[k] = c;
+                sift_up(out, k++);
+            } else if (ranks_before(&c, &out[0])) {
+                out[0] = c;
+                sift_down(out, k, 0);
+            }
+        }
+    }
+    for (size_t m = k; m > 1; m--) {
+        window_count_t t = out[0];
+        out[0] = out[m - 1];
+        out[m - 1] = t;
+        sift_down(out, m - 1, 0);
+    }
+    return k;
+}
+
+void windows_foreach(const windows_t *w, windows_row_cb cb, void *data)
+{
+    for (size_t wi = 0; wi < w->nwins; wi++) {
+        const win_t *win = w->wins[wi];
+        for (size_t i = 0; i < win->n; i++)
+            cb(data, win->start, win->start + w->size, win->arena + win->entries[i].off, win->entries[i].len,
+               win->entries[i].count);
+    }
+}
+
+uint64_t windows_get(const windows_t *w, int64_t start_us, const char *equipment, size_t len)
+{
+    const win_t *win = find_window(w, start_us);
+    if (win == NULL)
+        return 0;
+    slot_t *s = win_find(win, equipment, len, (uint32_t)strhash(equipment, len));
+    return s->idx != 0 ? win->entries[s->idx - 1].count : 0;
+}
+
+void windows_stats(const windows_t *w, windows_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->late_events = w->late;
+    out->windows = w->nwins;
+    out->rows = w->rows;
+    out->has_watermark = w->has_max;
+    out->max_event_us = w->max_event;
+    out->watermark_us = w->has_max ? w->max_event - w->grace : 0;
+    out->bytes = sizeof(*w) + w->capwins * sizeof(*w->wins);
+    for (size_t i = 0; i < w->nwins; i++) {
+        if (w->has_max && w->wins[i]->start + w->size <= out->watermark_us)
+            out->closed++;
+        out->bytes += win_bytes(w->wins[i]);
+    }
+    for (size_t i = 0; i < w->npool; i++)
+        out->bytes += win_bytes(w->pool[i]);
+    out->open = out->windows - out->closed;
+}
+
+int64_t windows_size_us(const windows_t *w)
+{
+    return w->size;
+}
+
+int64_t windows_grace_us(const windows_t *w)
+{
+    return w->grace;
+}
+
+int64_t windows_retention_us(const windows_t *w)
+{
+    return w->retention;
+}
+
+int windows_restore_clock(windows_t *w, bool has_max, int64_t max_event_us, uint64_t late_events)
+{
+    if (has_max && (max_event_us < -TIME_LIMIT || max_event_us > TIME_LIMIT))
+        return -1;
+    w->has_max = has_max;
+    w->max_event = has_max ? max_event_us : 0;
+    w->late = late_events;
+    return 0;
+}
+
+int windows_restore_row(windows_t *w, int64_t start_us, const char *equipment, size_t len, uint64_t count)
+{
+    if (count == 0 || len > UINT32_MAX || start_us < -TIME_LIMIT || start_us > TIME_LIMIT ||
+        windows_start_of(w, start_us) != start_us)
+        return -1;
+    win_t *win = open_window(w, start_us);
+    uint32_t hash = (uint32_t)strhash(equipment, len);
+    slot_t *s = win_find(win, equipment, len, hash);
+    if (s->idx != 0)
+        return -1;
+    win_insert(win, s, equipment, len, hash)->count = count;
+    w->rows++;
+    return 0;
+}

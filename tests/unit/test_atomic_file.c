@@ -10,6 +10,7 @@ static char dir[] = "/tmp/test_atomic_file.XXXXXX";
 
 static char *read_file(const char *path, size_t *len)
 {
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return NULL;
@@ -36,9 +37,11 @@ static void test_replaces_content(void)
     size_t len;
     snprintf(path, sizeof(path), "%s/out.csv", dir);
     ASSERT_EQ(atomic_file_write(path, "first\n", 6, false, err, sizeof(err)), 0);
-    ASSERT_MEM_EQ(read_file(path, &len), len, "first\n");
+    const char *got = read_file(path, &len);
+    ASSERT_MEM_EQ(got, len, "first\n");
     ASSERT_EQ(atomic_file_write(path, "second, longer\n", 15, true, err, sizeof(err)), 0);
-    ASSERT_MEM_EQ(read_file(path, &len), len, "second, longer\n");
+    got = read_file(path, &len);
+    ASSERT_MEM_EQ(got, len, "second, longer\n");
     ASSERT_EQ(atomic_file_write(path, "", 0, true, err, sizeof(err)), 0);
     ASSERT(read_file(path, &len) != NULL);
     ASSERT_EQ(len, 0);

@@ -1,0 +1,79 @@
+/*
+ * views: the query-service's materialized views, updated one event at a time:
+ *   airports  source airport -> routes          (airport_counts.h, /top10_source_airport)
+ *   windows   tumbling windows per equipment    (windows.h, /top10_equipment_30min_window)
+ *   recent    the most recent events            (recent.h, /dump_table)
+ * plus counters. The per-partition next offsets are the consumer's; snapshot.h stores both together.
+ * Applying an event allocates nothing in the steady state. Single-threaded (the loop thread).
+ */
+#ifndef QUERY_VIEWS_H
+#define QUERY_VIEWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "airport_counts.h"
+#include "recent.h"
+#include "route_event.h"
+#include "windows.h"
+
+typedef struct views_s views_t;
+
+typedef struct views_config_s {
+    int64_t window_us;      /* tumbling window size; <= 0: 30 s */
+    int64_t grace_us;       /* watermark = max event time - grace; < 0: one window */
+    int64_t retention_us;   /* closed windows are held this long (in watermark time); < 0: 1 h */
+    size_t recent_capacity; /* rows of the recent table; 0: RECENT_DEFAULT_CAPACITY (100,000) */
+    windows_row_cb on_evicted; /* each row of each evicted window (may be NULL), called from views_apply */
+    void *on_evicted_data;
+} views_config_t;
+
+typedef struct views_stats_s {
+    uint64_t events_applied; /* every event applied, late ones included */
+    uint64_t late_events;    /* of those, dropped from the windows because their window had closed */
+    size_t windows_held;     /* time windows in memory (open + closed) */
+    size_t windows_open;
+    size_t windows_closed;
+    size_t window_rows;      /* (window, equipment) pairs in memory */
+    bool has_watermark;
+    int64_t watermark_us;
+    size_t source_airports;
+    uint64_t recent_events;
+    size_t state_bytes; /* approximate memory held by the views */
+} views_stats_t;
+
+/* Fills cfg with the defaults: 30 s windows, one window of grace, 1 h retention, 100,000 recent rows. */
+void views_config_default(views_config_t *cfg);
+
+/* @returns empty views (cfg is copied) the caller frees with views_free. */
+views_t *views_new(const views_config_t *cfg);
+/* Frees the views and everything they own; evicts nothing. */
+void views_free(views_t *v);
+
+/*
+ * Applies one event: +1 for its source airport, +1 for (its window, its equipment) unless late, and
+ * a copy in the recent table. Strings are copied; ev is not kept.
+ * @returns 0, or -1 when ev->datetime does not parse (timestamp_parse_event): then nothing is touched
+ * and the caller counts the message as undecodable.
+ */
+int views_apply(views_t *v, const route_event_t *ev);
+/* views_apply with the event time already parsed from ev->datetime (no second parse). @returns 0. */
+int views_apply_at(views_t *v, const route_event_t *ev, int64_t datetime_us);
+
+/* @returns a number that changes whenever the views do (for caches and snapshots). */
+uint64_t views_version(const views_t *v);
+/* @returns the counters, computed now; the struct is the views' own, valid until the next call. */
+const views_stats_t *views_stats(views_t *v);
+/* The effective configuration (defaults filled in). */
+const views_config_t *views_config(const views_t *v);
+
+/* The views' parts, owned by v: read them; snapshot.c also fills them when restoring. */
+airport_counts_t *views_airports(views_t *v);
+windows_t *views_windows(views_t *v);
+recent_t *views_recent(views_t *v);
+
+/* Restoring a snapshot: sets the events-applied counter. */
+void views_set_events_applied(views_t *v, uint64_t n);
+
+#endif
