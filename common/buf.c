@@ -28,6 +28,7 @@ void buf_reserve(buf_t *b, size_t extra)
         cap *= 2;
     b->data = xrealloc(b->data, cap);
     b->cap = cap;
+    b->data[b->len] = '\0'; /* a fresh buf reads as "" */
 }
 
 void buf_append(buf_t *b, const void *data, size_t len)
@@ -75,34 +76,49 @@ void buf_printf(buf_t *b, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Decodes one UTF-8 sequence at s[0..len); @returns its length, or 0 when invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+/*
+ * Decodes one UTF-8 sequence at s[0..len) (len >= 1). @returns its length with *cp set, or, when the sequence is
+ * invalid, minus the length of its maximal valid prefix (at least 1): Python's errors="replace" turns that whole
+ * prefix into one U+FFFD (Unicode's "maximal subpart" practice), so "\xe2\x82" is one replacement, not two.
+ */
+static long utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
     unsigned char c = s[0];
     size_t n;
-    uint32_t min;
+    unsigned char lo = 0x80, hi = 0xbf; /* the valid range of the second byte */
     if (c < 0x80) {
         *cp = c;
         return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        n = 2, min = 0x80, *cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3, min = 0x800, *cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4, min = 0x10000, *cp = c & 0x07;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        n = 2, *cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3, *cp = c & 0x0f;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong */
+        else if (c == 0xed)
+            hi = 0x9f; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4, *cp = c & 0x07;
+        if (c == 0xf0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xf4)
+            hi = 0x8f; /* above U+10FFFF */
     } else {
-        return 0;
+        return -1;
     }
-    if (len < n)
-        return 0;
     for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
+        if (i >= len || s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
+            return -(long)i;
         *cp = (*cp << 6) | (s[i] & 0x3f);
     }
-    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-        return 0;
-    return n;
+    return (long)n;
+}
+
+static void append_u_escape(buf_t *b, uint32_t u)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e[6] = {'\\', 'u', hex[(u >> 12) & 0xf], hex[(u >> 8) & 0xf], hex[(u >> 4) & 0xf], hex[u & 0xf]};
+    buf_append(b, e, sizeof(e));
 }
 
 void buf_append_json_string(buf_t *b, const char *str, size_t len)
@@ -112,9 +128,9 @@ void buf_append_json_string(buf_t *b, const char *str, size_t len)
     buf_append_char(b, '"');
     size_t i = 0;
     while (i < len) {
-        /* Fast path: a run of plain printable ASCII. */
+        /* Fast path: a run of printable ASCII (json.dumps escapes DEL too: ensure_ascii keeps only ' '..'~'). */
         size_t run = i;
-        while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+        while (run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
             run++;
         if (run > i) {
             buf_append(b, s + i, run - i);
@@ -133,18 +149,19 @@ void buf_append_json_string(buf_t *b, const char *str, size_t len)
         default: break;
         }
         uint32_t cp;
-        size_t n = utf8_decode(s + i, len - i, &cp);
-        if (n == 0) {
-            cp = 0xfffd; /* as Python's errors="replace" */
-            n = 1;
+        long n = utf8_decode(s + i, len - i, &cp);
+        if (n < 0) {
+            cp = 0xfffd;
+            n = -n;
         }
         if (cp >= 0x10000) {
             cp -= 0x10000;
-            buf_printf(b, "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+            append_u_escape(b, 0xd800 + (cp >> 10));
+            append_u_escape(b, 0xdc00 + (cp & 0x3ff));
         } else {
-            buf_printf(b, "\\u%04x", cp);
+            append_u_escape(b, cp);
         }
-        i += n;
+        i += (size_t)n;
     }
     buf_append_char(b, '"');
 }

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@ static int config_set(const config_option_t *o, const char *value, const char *s
         char *end;
         errno = 0;
         long v = strtol(value, &end, 10);
-        if (errno != 0 || end == value || *end != '\0' || v < o->min || v > o->max) {
+        /* The whole string must be the number: no blanks around it, no unit suffix. */
+        if (errno != 0 || end == value || *end != '\0' || isspace((unsigned char)value[0]) || v < o->min || v > o->max) {
             snprintf(errstr, errstr_size, "%s: --%s must be an integer from %ld to %ld, got '%s'", source, o->name, o->min,
                      o->max, value);
             return -1;
@@ -78,12 +80,16 @@ int config_parse(const config_option_t *opts, size_t n_opts, config_kv_t *kafka_
                 snprintf(errstr, errstr_size, "-X needs key=value");
                 return -1;
             }
+            if (kafka_props == NULL) {
+                snprintf(errstr, errstr_size, "-X is not supported by %s", prog);
+                return -1;
+            }
             if (kv_add(kafka_props, kv, errstr, errstr_size) != 0)
                 return -1;
             continue;
         }
         if (strncmp(arg, "--", 2) != 0) {
-            snprintf(errstr, errstr_size, "unexpected argument '%s'", arg);
+            snprintf(errstr, errstr_size, "%s '%s'", arg[0] == '-' ? "unknown flag" : "unexpected argument", arg);
             return -1;
         }
         const char *name = arg + 2;

@@ -1,16 +1,31 @@
 #include "http_server.h"
 
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "alloc.h"
 #include "envelope.h"
 #include "log.h"
 
-/* Request bodies above this get h2o's 413: the services take parameters, not uploads. */
+/* Request bodies above this get a 413: the services take parameters, not uploads. */
 #define HTTP_MAX_BODY (64 * 1024)
+
+/* One accepted connection; h2o owns it from h2o_accept() on and calls on_conn_closed when it is done. */
+typedef struct http_conn_s {
+    uv_tcp_t tcp; /* first: the close callback gets its address */
+    http_server_t *srv;
+    struct http_conn_s *prev, *next;
+} http_conn_t;
+
+/* Rewrites the bodies of the errors h2o answers by itself, before routing (413, 400), as envelopes. */
+typedef struct http_error_ostream_s {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+} http_error_ostream_t;
 
 /* Our handler embeds h2o's, so on_req can find the server (h2o handlers carry no user pointer). */
 typedef struct http_handler_s {
@@ -27,9 +42,13 @@ struct http_server_s {
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     uv_tcp_t listener;
-    bool listening;
-    bool closed;
+    bool listener_inited; /* uv_tcp_init done: the handle must be closed */
+    bool closed;          /* uv_close(listener) done */
+    bool stopping;
     int port;
+    http_conn_t *conns; /* open connections */
+    size_t n_conns;
+    uv_idle_t reaper[2]; /* never started: their close callbacks sequence the final free */
 };
 
 /* Reason phrases for the statuses the services send. */
@@ -167,7 +186,11 @@ static void stream_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
     http_stream_t *s = (http_stream_t *)gen;
     buf_reset(&s->chunk);
-    bool more = s->fill(s->data, &s->chunk);
+    bool more;
+    /* An empty in-progress chunk would leave h2o nothing to write, and so no reason to call proceed again. */
+    do
+        more = s->fill(s->data, &s->chunk);
+    while (more && s->chunk.len == 0);
     h2o_iovec_t iov = h2o_iovec_init(s->chunk.data, s->chunk.len);
     if (!more)
         stream_close(s);
@@ -253,6 +276,47 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+static void error_ostream_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                               h2o_send_state_t state)
+{
+    http_error_ostream_t *o = (http_error_ostream_t *)self;
+    (void)bufs;
+    (void)bufcnt;
+    bool last = !h2o_send_state_is_in_progress(state);
+    bool head = method_is(req, "HEAD");
+    h2o_ostream_send_next(&o->super, req, last && !head ? &o->body : NULL, last && !head ? 1 : 0, state);
+}
+
+static void error_on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    (void)self;
+    if (req->res.status >= 400) {
+        buf_t body = BUF_INIT;
+        if (req->res.status == 413)
+            envelope_render(&body, 413, true, "request body too large: the limit is 65536 bytes", NULL);
+        else
+            envelope_render(&body, req->res.status, true, req->res.reason, NULL);
+        http_error_ostream_t *o = (http_error_ostream_t *)h2o_add_ostream(req, sizeof(*o), slot);
+        o->super.do_send = error_ostream_send;
+        o->body = h2o_strdup(&req->pool, body.data, body.len);
+        buf_free(&body);
+        req->res.content_length = o->body.len;
+        ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+        if (i != -1)
+            req->res.headers.entries[i].value = h2o_iovec_init(H2O_STRLIT("application/json"));
+        else
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+        slot = &o->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+static void unref_h2o_queue(uv_handle_t *h, void *arg)
+{
+    if (h == arg && h->type == UV_ASYNC)
+        uv_unref(h);
+}
+
 http_server_t *http_server_new(uv_loop_t *loop, const http_route_t *routes, size_t n_routes, void *data)
 {
     http_server_t *srv = xcalloc(1, sizeof(*srv));
@@ -267,51 +331,114 @@ http_server_t *http_server_new(uv_loop_t *loop, const http_route_t *routes, size
     http_handler_t *handler = (http_handler_t *)h2o_create_handler(pathconf, sizeof(*handler));
     handler->super.on_req = on_req;
     handler->srv = srv;
+    /*
+     * h2o answers an oversized or malformed body itself, before routing, as text/plain on the host's fallback
+     * path (h2o_send_error_generic): a filter there turns those answers into envelopes. Routed requests use
+     * pathconf "/" and never pass this filter.
+     */
+    h2o_filter_t *filter = h2o_create_filter(&host->fallback_path, sizeof(*filter));
+    filter->on_setup_ostream = error_on_setup_ostream;
     h2o_context_init(&srv->ctx, loop, &srv->config);
+    /*
+     * h2o 2.2's context holds a uv_async_t (its cross-thread queue, first member of the opaque queue struct) that
+     * keeps uv_run from returning forever. Unreferenced, the loop ends once the listener and connections are gone.
+     */
+    uv_walk(loop, unref_h2o_queue, srv->ctx.queue);
+    /* Its timers only serve connections, which hold the loop themselves: an expired one must not hold it on. */
+    h2o_timeout_t *timeouts[] = {&srv->ctx.zero_timeout,      &srv->ctx.one_sec_timeout,   &srv->ctx.hundred_ms_timeout,
+                                 &srv->ctx.handshake_timeout, &srv->ctx.http1.req_timeout, &srv->ctx.http2.idle_timeout,
+                                 &srv->ctx.http2.graceful_shutdown_timeout, &srv->ctx.proxy.io_timeout};
+    for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++)
+        uv_unref((uv_handle_t *)&timeouts[i]->_backend.timer);
     srv->accept_ctx.ctx = &srv->ctx;
     srv->accept_ctx.hosts = srv->config.hosts;
+    uv_idle_init(loop, &srv->reaper[0]);
+    uv_idle_init(loop, &srv->reaper[1]);
+    srv->reaper[0].data = srv->reaper[1].data = srv;
     return srv;
 }
 
 static void on_conn_closed(uv_handle_t *h)
 {
-    free(h);
+    http_conn_t *c = (http_conn_t *)h;
+    http_server_t *srv = c->srv;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    srv->n_conns--;
+    free(c);
+}
+
+/* Half-closes the read side: an idle keep-alive connection sees EOF and h2o closes it; a busy one finishes its
+ * response first (h2o does not read while it answers), then sees EOF. */
+static void conn_shutdown_read(http_conn_t *c)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        shutdown(fd, SHUT_RD);
 }
 
 static void on_accept(uv_stream_t *listener, int status)
 {
     http_server_t *srv = listener->data;
-    if (status != 0)
-        return;
-    uv_tcp_t *conn = xmalloc(sizeof(*conn));
-    uv_tcp_init(listener->loop, conn);
-    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
-        uv_close((uv_handle_t *)conn, on_conn_closed);
+    if (status != 0) {
+        log_warn("http_accept", "accept failed: %s", uv_strerror(status));
         return;
     }
-    uv_tcp_nodelay(conn, 1);
-    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_conn_closed);
+    http_conn_t *c = xcalloc(1, sizeof(*c));
+    c->srv = srv;
+    uv_tcp_init(listener->loop, &c->tcp);
+    c->next = srv->conns;
+    if (srv->conns != NULL)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
     h2o_accept(&srv->accept_ctx, sock);
 }
 
 int http_server_listen(http_server_t *srv, const char *host, int port, char *errstr, size_t errstr_size)
 {
+    if (srv->listener_inited) {
+        snprintf(errstr, errstr_size, "http_server_listen: already called");
+        return -1;
+    }
+    if (port < 0 || port > 65535) {
+        snprintf(errstr, errstr_size, "port %d is out of range (0..65535)", port);
+        return -1;
+    }
+    char ip[INET6_ADDRSTRLEN + 2];
+    size_t hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']' && hl - 2 < sizeof(ip)) {
+        memcpy(ip, host + 1, hl - 2); /* "[::1]" as in URLs */
+        ip[hl - 2] = '\0';
+    } else {
+        snprintf(ip, sizeof(ip), "%s", strcmp(host, "localhost") == 0 ? "127.0.0.1" : host);
+    }
     struct sockaddr_storage addr;
-    const char *ip = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
     if (uv_ip4_addr(ip, port, (struct sockaddr_in *)&addr) != 0 &&
         uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&addr) != 0) {
-        snprintf(errstr, errstr_size, "listen address %s is not an IPv4 or IPv6 address", host);
+        snprintf(errstr, errstr_size, "listen address '%s' is not an IPv4 or IPv6 address (nor localhost)", host);
         return -1;
     }
     uv_tcp_init(srv->loop, &srv->listener);
+    srv->listener_inited = true;
     srv->listener.data = srv;
     int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&srv->listener, 1024, on_accept);
     if (rc != 0) {
         snprintf(errstr, errstr_size, "cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
-        uv_close((uv_handle_t *)&srv->listener, NULL);
         srv->closed = true;
+        uv_close((uv_handle_t *)&srv->listener, NULL);
         return -1;
     }
     struct sockaddr_storage bound;
@@ -319,7 +446,6 @@ int http_server_listen(http_server_t *srv, const char *host, int port, char *err
     uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
     srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                   : ((struct sockaddr_in *)&bound)->sin_port);
-    srv->listening = true;
     return 0;
 }
 
@@ -330,17 +456,48 @@ int http_server_port(const http_server_t *srv)
 
 void http_server_stop(http_server_t *srv)
 {
-    if (!srv->listening || srv->closed)
+    if (srv->stopping)
         return;
-    srv->closed = true;
-    uv_close((uv_handle_t *)&srv->listener, NULL);
+    srv->stopping = true;
+    if (srv->listener_inited && !srv->closed) {
+        srv->closed = true;
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+    }
+    for (http_conn_t *c = srv->conns; c != NULL; c = c->next)
+        conn_shutdown_read(c);
+}
+
+static void on_reaped(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_reaper_closed(uv_handle_t *h)
+{
+    http_server_t *srv = h->data;
+    /*
+     * The handles closed by h2o_context_dispose() live inside srv. libuv runs every close callback queued before
+     * this one in the same pass, in an order it does not promise; a handle closed from here is only finished in
+     * the next pass, when theirs are all done.
+     */
+    uv_close((uv_handle_t *)&srv->reaper[1], on_reaped);
 }
 
 void http_server_free(http_server_t *srv)
 {
-    /* Call once the connections are gone (h2o 2.2 cannot close them from outside). */
+    if (srv == NULL)
+        return;
     http_server_stop(srv);
+    if (srv->n_conns > 0) {
+        /*
+         * h2o 2.2 cannot close its connections from outside, and disposing the context under them asserts
+         * (its timeouts still hold their entries): leave it all to process exit. Letting uv_run return on its
+         * own after http_server_stop() avoids this: idle connections are closed by then.
+         */
+        log_warn("http_free", "%zu HTTP connection(s) still open at shutdown; not freeing the server", srv->n_conns);
+        return;
+    }
     h2o_context_dispose(&srv->ctx);
     h2o_config_dispose(&srv->config);
-    free(srv);
+    uv_close((uv_handle_t *)&srv->reaper[0], on_reaper_closed);
 }

@@ -41,9 +41,17 @@ http_server_t *http_server_new(uv_loop_t *loop, const http_route_t *routes, size
 int http_server_listen(http_server_t *srv, const char *host, int port, char *errstr, size_t errstr_size);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const http_server_t *srv);
-/* Stops accepting; open connections finish. Safe to call twice. */
+/*
+ * Stops accepting; open connections finish their response, idle keep-alive ones are closed. Once they are all
+ * gone, uv_run() returns by itself (the server holds nothing else on the loop). Safe to call twice.
+ */
 void http_server_stop(http_server_t *srv);
-/* Closes the listener and frees; call after the loop has closed the handles (uv_run after stop). */
+/*
+ * Closes the listener and frees; call after uv_run() returned (after stop). The memory is released by close
+ * callbacks: run the loop once more (uv_run(loop, UV_RUN_DEFAULT)) before uv_loop_close(). With connections still
+ * open (the loop was uv_stop()ed) it logs and leaves everything to process exit, since h2o 2.2 cannot tear down
+ * a context under live connections.
+ */
 void http_server_free(http_server_t *srv);
 
 /* ---- requests ---- */

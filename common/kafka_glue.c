@@ -74,11 +74,13 @@ rd_kafka_conf_t *kafka_conf_new(const char *bootstrap_servers, const char *clien
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char err[256];
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_servers, err, sizeof(err)) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "client.id", client_id, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        snprintf(errstr, errstr_size, "%s", err);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
+    const kafka_property_t base[] = {{"bootstrap.servers", bootstrap_servers}, {"client.id", client_id}};
+    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+        if (base[i].value != NULL && rd_kafka_conf_set(conf, base[i].name, base[i].value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+            snprintf(errstr, errstr_size, "%s=%s: %s", base[i].name, base[i].value, err);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
     }
     for (size_t i = 0; i < n_defaults; i++) {
         if (rd_kafka_conf_set(conf, defaults[i].name, defaults[i].value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {

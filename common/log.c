@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +32,7 @@ int log_level_parse(const char *name, log_level_t *out)
 
 void log_emit(log_level_t level, const char *event, const char *fmt, ...)
 {
-    if (level < log_min)
+    if (level < log_min || level > LOG_ERROR)
         return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -59,8 +60,15 @@ void log_emit(log_level_t level, const char *event, const char *fmt, ...)
     buf_append_str(&line, ",\"msg\":");
     buf_append_json_string(&line, msg, (size_t)n);
     buf_append_str(&line, "}\n");
-    /* One write per line: lines from several threads never interleave. */
-    ssize_t rc = write(STDERR_FILENO, line.data, line.len);
-    (void)rc;
+    /* One write per line: lines from several threads never interleave (a short write, rare, is completed). */
+    size_t off = 0;
+    while (off < line.len) {
+        ssize_t rc = write(STDERR_FILENO, line.data + off, line.len - off);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            break;
+        off += (size_t)rc;
+    }
     buf_free(&line);
 }

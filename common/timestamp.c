@@ -1,6 +1,7 @@
 #include "timestamp.h"
 
 #include <stdbool.h>
+#include <string.h>
 #include <time.h>
 
 /* Fixed English names: strftime's %a/%b would follow the locale. */
@@ -58,15 +59,31 @@ static char *put_date_time(char *p, const struct tm *tm)
     return put_digits(p, (unsigned)tm->tm_sec, 2);
 }
 
+/*
+ * Per-thread cache of the formatted whole seconds: events are stamped at "now", so consecutive calls
+ * mostly fall in the same second and only the 6 fraction digits change (no gmtime_r per event).
+ */
+static _Thread_local int64_t event_cache_sec = INT64_MIN; /* no us maps to this second */
+static _Thread_local char event_cache_text[TIMESTAMP_WINDOW_LEN];
+
 void timestamp_format_event(int64_t us, char *out)
 {
-    struct tm tm;
-    int frac;
-    split_us(us, &tm, &frac);
-    char *p = put_date_time(out, &tm);
-    *p++ = '.';
-    p = put_digits(p, (unsigned)frac, 6);
-    *p = '\0';
+    int64_t sec = us / 1000000, rem = us % 1000000;
+    if (rem < 0) {
+        rem += 1000000;
+        sec--;
+    }
+    if (sec != event_cache_sec) {
+        struct tm tm;
+        time_t t = (time_t)sec;
+        gmtime_r(&t, &tm);
+        put_date_time(event_cache_text, &tm);
+        event_cache_sec = sec;
+    }
+    memcpy(out, event_cache_text, TIMESTAMP_WINDOW_LEN);
+    out[TIMESTAMP_WINDOW_LEN] = '.';
+    put_digits(out + TIMESTAMP_WINDOW_LEN + 1, (unsigned)rem, 6);
+    out[TIMESTAMP_EVENT_LEN] = '\0';
 }
 
 void timestamp_format_window(int64_t us, char *out)

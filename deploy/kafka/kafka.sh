@@ -160,7 +160,7 @@ launch() { # dir heap
         log "node in $dir already running (pid $(cat "$dir/kafka.pid"))"
         return 0
     fi
-    local port
+    local port p
     port=$(sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),CONTROLLER://127.0.0.1:\([0-9]*\)$|\1 \2|p' \
         "$dir/server.properties")
     for p in $port; do
@@ -173,13 +173,12 @@ launch() { # dir heap
             -t "$cid" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
             { cat "$dir/format.log" >&2; die "formatting the storage under $dir/data failed"; }
     fi
-    # shellcheck disable=SC2016 # $$ and the positional parameters expand in the child shell.
+    # shellcheck disable=SC2016,SC2086 # $$ and the positional parameters expand in the child shell.
     setsid bash -c 'echo $$ >"$1/kafka.pid"; shift; exec "$@"' _ "$dir" \
         java $heap -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
         -Dlog4j.configuration="file:$dir/log4j.properties" -Dkafka.logs.dir="$dir" \
         -cp "$libs/*" kafka.Kafka "$dir/server.properties" </dev/null >>"$dir/kafka.log" 2>&1 &
-    local i
-    for i in $(seq 50); do [ -s "$dir/kafka.pid" ] && break; sleep 0.1; done
+    for _ in $(seq 50); do [ -s "$dir/kafka.pid" ] && break; sleep 0.1; done
 }
 
 # Waits until the node under $dir answers metadata requests as itself; fails with the log tail.
@@ -199,23 +198,26 @@ wait_ready() { # dir node_id port
     die "broker $id did not answer on 127.0.0.1:$port within ${KAFKA_START_TIMEOUT:-60} s; log: $dir/kafka.log"
 }
 
-stop_node() { # dir signal
-    local dir=$1 sig=$2 pid deadline
-    pid=$(pid_of "$dir") || { rm -f "$dir/kafka.pid"; return 0; }
-    if [ "$sig" = KILL ]; then
-        kill -KILL "$pid" 2>/dev/null || true
-    else
-        kill -TERM "$pid" 2>/dev/null || true
-        deadline=$((SECONDS + ${KAFKA_STOP_TIMEOUT:-30}))
+stop_nodes() { # signal dir... : signals all first (a quorum of controllers stays up meanwhile), then waits
+    local sig=$1 d pid deadline pids=()
+    shift
+    for d in "$@"; do
+        pid=$(pid_of "$d") || { rm -f "$d/kafka.pid"; continue; }
+        kill -"$sig" "$pid" 2>/dev/null || true
+        pids+=("$pid")
+    done
+    deadline=$((SECONDS + ${KAFKA_STOP_TIMEOUT:-30}))
+    for pid in ${pids[@]+"${pids[@]}"}; do
         while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
         if kill -0 "$pid" 2>/dev/null; then
-            log "broker in $dir did not stop within ${KAFKA_STOP_TIMEOUT:-30} s; SIGKILL"
+            log "broker pid $pid did not stop within ${KAFKA_STOP_TIMEOUT:-30} s; SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
         fi
-    fi
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-    rm -f "$dir/kafka.pid"
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    done
+    for d in "$@"; do rm -f "$d/kafka.pid"; done
 }
+stop_node() { stop_nodes "$2" "$1"; } # dir signal
 
 # ---- argument parsing: every subcommand takes --name value pairs ----
 dir="" port="" cport="" node_id=1 voters="" cluster_id="" base_port="" node="" bootstrap=""
@@ -344,7 +346,9 @@ case $sub in
     stop-cluster | kill-cluster)
         need dir
         sig=TERM; [ "$sub" = kill-cluster ] && sig=KILL
-        for n in 1 2 3; do [ -d "$dir/node-$n" ] && stop_node "$dir/node-$n" "$sig"; done
+        nodes=()
+        for n in 1 2 3; do if [ -d "$dir/node-$n" ]; then nodes+=("$dir/node-$n"); fi; done
+        stop_nodes "$sig" ${nodes[@]+"${nodes[@]}"}
         ;;
     stop-node) cmd_node stop ;;
     kill-node) cmd_node kill ;;

@@ -60,8 +60,10 @@ struct replay_job_s {
     uint64_t line_no;         /* 1-based line number within the current pass */
     uint64_t lines_this_pass;
 
-    /* Pacing: lines allowed so far = rate * (now - rate_start_us). */
+    /* Pacing: lines allowed so far = rate * (now - rate_start_us). The idle handle continues on the next
+     * loop iteration (a 0 ms timer re-armed from its own callback would starve I/O in libuv 1.44). */
     uv_timer_t tick;
+    uv_idle_t next;
     int64_t rate_start_us;
     uint64_t rate_start_lines;
     bool paused_queue_full;
@@ -99,6 +101,7 @@ static void job_stop_reading(replay_job_t *job)
         return;
     job->state = REPLAY_DRAINING;
     uv_timer_stop(&job->tick);
+    uv_idle_stop(&job->next);
     job_maybe_finish(job);
 }
 
@@ -290,9 +293,18 @@ static void on_tick(uv_timer_t *t)
     job_tick_soon(job, 0);
 }
 
+static void on_next(uv_idle_t *idle)
+{
+    uv_idle_stop(idle);
+    on_tick(&((replay_job_t *)idle->data)->tick);
+}
+
 static void job_tick_soon(replay_job_t *job, uint64_t delay_ms)
 {
-    uv_timer_start(&job->tick, on_tick, delay_ms, 0);
+    if (delay_ms == 0)
+        uv_idle_start(&job->next, on_next);
+    else
+        uv_timer_start(&job->tick, on_tick, delay_ms, 0);
 }
 
 static void on_read(uv_fs_t *req)
@@ -370,6 +382,8 @@ replay_job_t *replay_job_start(const replay_env_t *env, const replay_params_t *p
     buf_init(&job->encoded);
     uv_timer_init(env->loop, &job->tick);
     job->tick.data = job;
+    uv_idle_init(env->loop, &job->next);
+    job->next.data = job;
     log_info("replay_started", "job %s: %s, rate %g/s, limit %llu, loop %s", job->id, job->source, job->rate,
              (unsigned long long)job->limit, job->loop ? "on" : "off");
     job_start_read(job);
@@ -516,5 +530,7 @@ static void on_tick_closed(uv_handle_t *h)
 
 void replay_job_free(replay_job_t *job)
 {
+    /* Handles close in order: the tick's callback, last, frees the job. */
+    uv_close((uv_handle_t *)&job->next, NULL);
     uv_close((uv_handle_t *)&job->tick, on_tick_closed);
 }

@@ -31,7 +31,7 @@ struct consumer_s {
     int64_t *resume; /* from the snapshot, index = partition id, -1 = none */
     size_t n_resume;
 
-    uv_timer_t drain_timer;
+    uv_idle_t drain_idle;
     uv_timer_t probe_timer;
     uv_work_t probe_work;
     bool probe_running;
@@ -48,9 +48,10 @@ struct consumer_s {
 
 static void consumer_drain(consumer_t *c);
 
-static void on_drain_timer(uv_timer_t *t)
+static void on_drain_idle(uv_idle_t *idle)
 {
-    consumer_drain(t->data);
+    uv_idle_stop(idle);
+    consumer_drain(idle->data);
 }
 
 static void on_kafka_ready(void *data)
@@ -66,7 +67,7 @@ static void consumer_drain(consumer_t *c)
     for (int turn = 0; turn < BATCHES_PER_TURN; turn++) {
         ssize_t n = rd_kafka_consume_batch_queue(c->queue, 0, c->batch, BATCH_SIZE);
         if (n <= 0)
-            break;
+            n = 0;
         for (ssize_t i = 0; i < n; i++) {
             rd_kafka_message_t *m = c->batch[i];
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -88,8 +89,11 @@ static void consumer_drain(consumer_t *c)
     }
     if (c->on_batch != NULL && total > 0)
         c->on_batch(total, c->data);
-    /* The queue may still hold messages and librdkafka will not wake us for those: come back soon. */
-    uv_timer_start(&c->drain_timer, on_drain_timer, 0, 0);
+    /*
+     * The queue may still hold messages and librdkafka will not wake us for those: come back on the next
+     * loop iteration, after I/O (an idle handle; a 0 ms timer re-armed from its callback would starve I/O).
+     */
+    uv_idle_start(&c->drain_idle, on_drain_idle);
 }
 
 static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -235,8 +239,8 @@ consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, consumer
     c->rkt = rd_kafka_topic_new(c->rk, c->topic, NULL);
     c->queue = rd_kafka_queue_new(c->rk);
     c->waker = kafka_waker_new(loop, c->queue, on_kafka_ready, c);
-    uv_timer_init(loop, &c->drain_timer);
-    c->drain_timer.data = c;
+    uv_idle_init(loop, &c->drain_idle);
+    c->drain_idle.data = c;
     uv_timer_init(loop, &c->probe_timer);
     c->probe_timer.data = c;
     uv_timer_start(&c->probe_timer, on_probe_timer, 0, 0);
@@ -304,7 +308,7 @@ void consumer_close(consumer_t *c)
         return;
     c->closing = true;
     uv_close((uv_handle_t *)&c->probe_timer, NULL);
-    uv_close((uv_handle_t *)&c->drain_timer, NULL);
+    uv_close((uv_handle_t *)&c->drain_idle, NULL);
     kafka_waker_close(c->waker);
     c->waker = NULL;
 }

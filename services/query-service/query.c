@@ -63,7 +63,8 @@ static void on_message(const rd_kafka_message_t *msg, void *data)
         query_count_undecodable(q, msg->partition, msg->offset, err);
     } else {
         int64_t event_us;
-        if (timestamp_parse_event(ev.datetime.ptr, ev.datetime.len, &event_us) != 0 || views_apply(q->views, &ev) != 0) {
+        if (timestamp_parse_event(ev.datetime.ptr, ev.datetime.len, &event_us) != 0 ||
+            views_apply_at(q->views, &ev, event_us) != 0) {
             query_count_undecodable(q, msg->partition, msg->offset, "datetime is not YYYY-MM-DD HH:MM:SS.ffffff");
         } else {
             int64_t lag_us = timestamp_now_us() - event_us;

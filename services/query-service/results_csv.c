@@ -122,7 +122,7 @@ static void write_files(results_csv_t *csv)
     static const char header[] = "start,end,equipment,count\n";
     if (fd < 0 || (fresh && write(fd, header, sizeof(header) - 1) < 0) ||
         write(fd, csv->evicted_writing.data, csv->evicted_writing.len) != (ssize_t)csv->evicted_writing.len)
-        snprintf(csv->error, sizeof(csv->error), "appending to %s: %s", path, strerror(errno));
+        snprintf(csv->error, sizeof(csv->error), "appending to %.200s: %s", path, strerror(errno));
     if (fd >= 0)
         close(fd);
 }

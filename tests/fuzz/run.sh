@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (-DFUZZ=ON) in their own build directory and runs each for
-# FUZZ_SECONDS (default 30) on a throwaway copy of its seed corpus, so the committed corpus never grows.
+# FUZZ_SECONDS (default 20) on a throwaway copy of its seed corpus, so the committed corpus never grows.
 # Exits non-zero if a target crashes (the reproducer is kept and its path printed) or does not build.
 #   FUZZ_SECONDS=20 tests/fuzz/run.sh            # all targets
 #   tests/fuzz/run.sh fuzz_route_codec_decode     # some of them
@@ -9,7 +9,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
-seconds=${FUZZ_SECONDS:-30}
+seconds=${FUZZ_SECONDS:-20}
 cc=${CC:-clang}
 
 if ! command -v "$cc" >/dev/null 2>&1; then

@@ -57,10 +57,30 @@ static void on_stream(h2o_req_t *req, void *data)
     http_send_stream(req, 200, "text/plain", fill_numbers, on_stream_closed, &stream_state);
 }
 
+/* Never finishes by itself (and sometimes fills nothing): ends only when the client goes away. */
+static counter_t endless_state;
+
+static bool fill_endless(void *data, buf_t *out)
+{
+    counter_t *c = data;
+    if (c->next++ % 3 == 0)
+        return true;
+    for (int i = 0; i < 4096; i++)
+        buf_append_str(out, "0123456789abcdef");
+    return true;
+}
+
+static void on_endless(h2o_req_t *req, void *data)
+{
+    (void)data;
+    http_send_stream(req, 200, "text/plain", fill_endless, on_stream_closed, &endless_state);
+}
+
 static const http_route_t routes[] = {
     {"/hello", false, HTTP_GET | HTTP_POST, on_hello},
     {"/items/", true, HTTP_DELETE, on_item},
     {"/stream", false, HTTP_GET, on_stream},
+    {"/endless", false, HTTP_GET, on_endless},
 };
 
 /* ---- client side ---- */
@@ -210,21 +230,69 @@ static void *client_main(void *arg)
         expect++;
     }
     ASSERT_EQ(expect, 50000);
+
+    /* HEAD on a streamed route: headers only, and the connection stays usable. */
+    ASSERT_EQ(roundtrip(fd, "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+    ASSERT_STR_EQ(body_of(&r), "");
+    ASSERT_EQ(roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+    ASSERT_STR_EQ(body_of(&r), "hello params=");
+
+    /* 405 in full: the Allow header lists every method of the route, HEAD with GET. */
+    ASSERT_EQ(roundtrip(fd, "PUT /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", &r), 405);
+    ASSERT(strcasestr(r.data, "\r\nallow: GET, HEAD, POST\r\n") != NULL);
+    ASSERT(strcasestr(r.data, "\r\ncontent-type: application/json\r\n") != NULL);
+    ASSERT_STR_EQ(body_of(&r), "{\"data\":[],\"error\":true,\"message\":\"method PUT is not allowed on /hello; allowed: "
+                               "GET, HEAD, POST\",\"statusCode\":405}\n");
     close(fd);
 
-    /* An oversized body is refused with 413. */
+    /* A client that goes away mid-stream: on_close runs once (checked after the loop). */
     fd = client_connect();
-    size_t big = 1 << 20;
-    char *req = malloc(big + 256);
-    int n = snprintf(req, 256, "POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", big);
-    memset(req + n, 'x', big);
-    send_all(fd, req, (size_t)n + big);
-    ASSERT_EQ(read_response(fd, &r), 413);
-    free(req);
+    const char *endless = "GET /endless HTTP/1.1\r\nHost: t\r\n\r\n";
+    send_all(fd, endless, strlen(endless));
+    char tmp[65536];
+    size_t total = 0;
+    while (total < 200000) {
+        ssize_t nr = read(fd, tmp, sizeof(tmp));
+        ASSERT_GT(nr, 0);
+        total += (size_t)nr;
+    }
     close(fd);
 
+    /*
+     * An oversized body is refused with a 413 envelope as soon as the headers announce it. The body is not sent:
+     * the server closes without reading it, and unread data would turn its close into a reset that can
+     * destroy the response before we read it.
+     */
+    fd = client_connect();
+    const char *big = "POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n";
+    send_all(fd, big, strlen(big));
+    ASSERT_EQ(read_response(fd, &r), 413);
+    ASSERT(strcasestr(r.data, "\r\ncontent-type: application/json\r\n") != NULL);
+    ASSERT_STR_EQ(body_of(&r), "{\"data\":[],\"error\":true,\"message\":\"request body too large: the limit is 65536 "
+                               "bytes\",\"statusCode\":413}\n");
+    close(fd);
+
+    /* And the same for a chunked body that grows past the limit: some of it is sent, then the answer read. */
+    fd = client_connect();
+    const char *chunked = "POST /hello HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    send_all(fd, chunked, strlen(chunked));
+    char *blob = malloc(70000 + 32);
+    int hn = snprintf(blob, 32, "%x\r\n", 70000);
+    memset(blob + hn, 'x', 70000);
+    memcpy(blob + hn + 70000, "\r\n", 2);
+    send_all(fd, blob, (size_t)hn + 70002);
+    free(blob);
+    ASSERT_EQ(read_response(fd, &r), 413);
+    ASSERT(strstr(body_of(&r), "\"statusCode\":413") != NULL);
+    close(fd);
+
+    /* An idle keep-alive connection at stop: the server closes it, so the loop can end. */
+    fd = client_connect();
+    ASSERT_EQ(roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
     buf_free(&r);
     uv_async_send(&done_async);
+    ASSERT_EQ(read(fd, tmp, sizeof(tmp)), 0);
+    close(fd);
     return NULL;
 }
 
@@ -247,11 +315,13 @@ static void test_http_over_loopback(void)
     uv_async_init(&loop, &done_async, on_done);
     pthread_t client;
     pthread_create(&client, NULL, client_main, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_run(&loop, UV_RUN_DEFAULT); /* returns by itself once stopped and every connection is closed */
     pthread_join(client, NULL);
-    ASSERT_EQ(stream_state.closed, 1);
+    ASSERT_EQ(stream_state.closed, 2); /* the GET and the HEAD */
+    ASSERT_EQ(endless_state.closed, 1);
     http_server_free(server);
-    uv_loop_close(&loop);
+    uv_run(&loop, UV_RUN_DEFAULT); /* the close callbacks that free it */
+    ASSERT_EQ(uv_loop_close(&loop), 0);
 }
 
 static void test_listen_errors(void)
@@ -266,11 +336,17 @@ static void test_listen_errors(void)
     http_server_t *b = http_server_new(&l, routes, 1, NULL);
     ASSERT_EQ(http_server_listen(b, "127.0.0.1", http_server_port(a), err, sizeof(err)), -1);
     ASSERT(strstr(err, "address already in use") != NULL);
-    http_server_stop(a);
-    uv_run(&l, UV_RUN_DEFAULT);
+    ASSERT_EQ(http_server_listen(a, "127.0.0.1", 0, err, sizeof(err)), -1); /* once only */
+    http_server_t *c = http_server_new(&l, routes, 1, NULL);
+    ASSERT_EQ(http_server_listen(c, "[::1]", 0, err, sizeof(err)), 0);
+    http_server_t *d = http_server_new(&l, routes, 1, NULL);
+    ASSERT_EQ(http_server_listen(d, "localhost", 0, err, sizeof(err)), 0);
     http_server_free(a);
     http_server_free(b);
-    uv_loop_close(&l);
+    http_server_free(c);
+    http_server_free(d);
+    uv_run(&l, UV_RUN_DEFAULT);
+    ASSERT_EQ(uv_loop_close(&l), 0);
 }
 
 int main(void)

@@ -14,6 +14,16 @@ static void test_conf_errors_name_the_property(void)
     ASSERT(kafka_conf_new("127.0.0.1:1", "t", NULL, 0, &props, err, sizeof(err)) == NULL);
     ASSERT(strstr(err, "no.such.property") != NULL);
 
+    /* A bad value of a known property, from -X or from the service's defaults, names it too. */
+    char *bad_keys[] = {"acks"};
+    char *bad_values[] = {"sometimes"};
+    config_kv_t bad = {bad_keys, bad_values, 1};
+    ASSERT(kafka_conf_new("127.0.0.1:1", "t", NULL, 0, &bad, err, sizeof(err)) == NULL);
+    ASSERT(strstr(err, "-X acks=sometimes") != NULL);
+    static const kafka_property_t bad_default[] = {{"linger.ms", "-5"}};
+    ASSERT(kafka_conf_new("127.0.0.1:1", "t", bad_default, 1, NULL, err, sizeof(err)) == NULL);
+    ASSERT(strstr(err, "linger.ms") != NULL);
+
     static const kafka_property_t defaults[] = {{"linger.ms", "100"}};
     props.count = 1; /* -X linger.ms=7 overrides the default */
     rd_kafka_conf_t *conf = kafka_conf_new("127.0.0.1:1", "t", defaults, 1, &props, err, sizeof(err));
@@ -49,7 +59,7 @@ static void on_ready(void *data)
 static void test_delivery_report_wakes_the_loop(void)
 {
     char err[512];
-    static const kafka_property_t defaults[] = {{"message.timeout.ms", "300"}};
+    static const kafka_property_t defaults[] = {{"message.timeout.ms", "500"}};
     rd_kafka_conf_t *conf = kafka_conf_new("127.0.0.1:1", "t", defaults, 1, NULL, err, sizeof(err));
     ASSERT(conf != NULL);
     rd_kafka_conf_set_dr_msg_cb(conf, on_dr);

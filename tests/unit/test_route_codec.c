@@ -321,7 +321,7 @@ static void test_status_text(void)
     ASSERT(strlen(route_codec_status_text(ROUTE_CODEC_SCHEMA_INVALID)) > 0);
 }
 
-/* routes.dat as test_route_event finds it: ROUTES_FILE (relative to the repository too), else ../shared/data. */
+/* routes.dat as test_route_event finds it: ROUTES_FILE (relative to the repository too), else /work/shared/data. */
 static char *read_routes_file(size_t *len)
 {
     char root[4096], path[8192];
@@ -332,7 +332,7 @@ static char *read_routes_file(size_t *len)
         if (slash != NULL)
             *slash = '\0';
     }
-    const char *candidates[2];
+    const char *candidates[3];
     int n = 0;
     if (env != NULL && *env != '\0') {
         candidates[n++] = env;
@@ -340,9 +340,8 @@ static char *read_routes_file(size_t *len)
             snprintf(path, sizeof(path), "%s/%s", root, env);
             candidates[n++] = path;
         }
-    } else {
-        candidates[n++] = "/work/shared/data/routes.dat";
     }
+    candidates[n++] = "/work/shared/data/routes.dat"; /* the fallback, whether ROUTES_FILE is unset or missing */
     for (int i = 0; i < n; i++) {
         FILE *f = fopen(candidates[i], "rb");
         if (f == NULL)
@@ -358,8 +357,8 @@ static char *read_routes_file(size_t *len)
         *len = got;
         return data;
     }
-    TEST_FAIL_("routes.dat not found (ROUTES_FILE=%s): set ROUTES_FILE to a copy of OpenFlights' routes.dat",
-               env ? env : "(unset)");
+    TEST_FAIL_("routes.dat not found (ROUTES_FILE=%s, nor %s): set ROUTES_FILE to a copy of OpenFlights' routes.dat",
+               env ? env : "(unset)", candidates[n - 1]);
     return NULL;
 }
 

@@ -1,3 +1,6 @@
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "route_event.h"
 #include "test.h"
 
@@ -212,6 +215,50 @@ static void test_stamp(void)
     ASSERT_EQ(route_event_validate(&a, err, sizeof(err)), ROUTE_EVENT_OK);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, ROUTE_EVENT_ID_LEN);
+}
+
+/* Across several refills of the per-thread random pool: every id v4, none repeated; a forked child does not reuse the parent's pool. */
+static void test_stamp_many_unique_and_fork(void)
+{
+    enum { N = 2000 };
+    static char ids[N][ROUTE_EVENT_ID_LEN];
+    route_event_t ev;
+    ASSERT_EQ(parse("2B,410,AER,2965,KZN,2990,,0,CR2", &ev), ROUTE_EVENT_OK);
+    for (int i = 0; i < N; i++) {
+        route_event_stamp(&ev, 0);
+        if (ev.id.ptr[14] != '4' || strchr("89ab", ev.id.ptr[19]) == NULL)
+            TEST_FAIL_("not a v4 UUID: %.36s", ev.id.ptr);
+        memcpy(ids[i], ev.id.ptr, ROUTE_EVENT_ID_LEN);
+    }
+    qsort(ids, N, ROUTE_EVENT_ID_LEN, cmp_id);
+    for (int i = 1; i < N; i++)
+        if (memcmp(ids[i - 1], ids[i], ROUTE_EVENT_ID_LEN) == 0)
+            TEST_FAIL_("duplicate UUID %.36s", ids[i]);
+    ASSERT(1);
+
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    route_event_stamp(&ev, 0);
+    if (pid == 0) {
+        ssize_t w = write(fds[1], ev.id.ptr, ROUTE_EVENT_ID_LEN);
+        _exit(w == ROUTE_EVENT_ID_LEN ? 0 : 1);
+    }
+    char child_id[ROUTE_EVENT_ID_LEN];
+    ASSERT_EQ(read(fds[0], child_id, sizeof(child_id)), ROUTE_EVENT_ID_LEN);
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT(memcmp(child_id, ev.id.ptr, ROUTE_EVENT_ID_LEN) != 0);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 static void test_status_text(void)
 {
     ASSERT_STR_EQ(route_event_status_text(ROUTE_EVENT_TRANSFORM_FAILED), "A variable type transformation failed");
@@ -241,9 +288,8 @@ static char *read_routes_file(size_t *len)
             snprintf(path, sizeof(path), "%s/%s", root, env);
             candidates[n++] = path;
         }
-    } else {
-        candidates[n++] = "/work/shared/data/routes.dat";
     }
+    candidates[n++] = "/work/shared/data/routes.dat"; /* the fallback, whether ROUTES_FILE is unset or missing */
     for (int i = 0; i < n; i++) {
         FILE *f = fopen(candidates[i], "rb");
         if (f == NULL)
@@ -260,7 +306,7 @@ static char *read_routes_file(size_t *len)
         *len = got;
         return data;
     }
-    TEST_FAIL_("routes.dat not found (ROUTES_FILE=%s; tried %s): set ROUTES_FILE to a copy of OpenFlights' routes.dat",
+    TEST_FAIL_("routes.dat not found (ROUTES_FILE=%s, nor %s): set ROUTES_FILE to a copy of OpenFlights' routes.dat",
                env ? env : "(unset)", candidates[n - 1]);
     return NULL;
 }
@@ -308,6 +354,7 @@ int main(void)
     RUN_TEST(test_int32_overflow_is_schema_invalid);
     RUN_TEST(test_non_utf8_is_schema_invalid);
     RUN_TEST(test_stamp);
+    RUN_TEST(test_stamp_many_unique_and_fork);
     RUN_TEST(test_status_text);
     RUN_TEST(test_routes_dat_counts);
     return 0;

@@ -165,9 +165,48 @@ static void test_now(void)
     ASSERT_LT(b / 1000000 - (int64_t)time(NULL), 2);
 }
 
+/* The cached seconds part must never leak across seconds: same second, next, back, and random jumps. */
+static void test_format_event_cache(void)
+{
+    char out[TIMESTAMP_EVENT_LEN + 1];
+    timestamp_format_event(SEED_US, out);
+    ASSERT_STR_EQ(out, "2021-05-04 09:58:32.123456");
+    timestamp_format_event(SEED_US + 1, out);
+    ASSERT_STR_EQ(out, "2021-05-04 09:58:32.123457");
+    timestamp_format_event(SEED_US - 123457, out);
+    ASSERT_STR_EQ(out, "2021-05-04 09:58:31.999999");
+    timestamp_format_event(SEED_US + 876544, out);
+    ASSERT_STR_EQ(out, "2021-05-04 09:58:33.000000");
+    timestamp_format_event(SEED_US, out);
+    ASSERT_STR_EQ(out, "2021-05-04 09:58:32.123456");
+    timestamp_format_event(-1, out);
+    ASSERT_STR_EQ(out, "1969-12-31 23:59:59.999999");
+    timestamp_format_event(0, out);
+    ASSERT_STR_EQ(out, "1970-01-01 00:00:00.000000");
+
+    /* Against an uncached reference (gmtime_r per call) over a walk of nearby and far values. */
+    uint64_t x = 88172645463325252ULL;
+    int64_t us = SEED_US;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        us = (i % 100 == 0) ? (int64_t)(x % 4000000000000000ULL) : us + (int64_t)(x % 700000);
+        char ref[64];
+        time_t t = (time_t)(us / 1000000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        size_t n = strftime(ref, sizeof(ref), "%Y-%m-%d %H:%M:%S", &tm);
+        snprintf(ref + n, sizeof(ref) - n, ".%06d", (int)(us % 1000000));
+        timestamp_format_event(us, out);
+        if (strcmp(out, ref) != 0)
+            TEST_FAIL_("us %lld: \"%s\" vs reference \"%s\"", (long long)us, out, ref);
+    }
+    ASSERT(1);
+}
+
 int main(void)
 {
     RUN_TEST(test_format_event);
+    RUN_TEST(test_format_event_cache);
     RUN_TEST(test_format_before_epoch_floors);
     RUN_TEST(test_format_window);
     RUN_TEST(test_format_http);

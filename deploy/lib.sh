@@ -1,0 +1,222 @@
+# shellcheck shell=bash
+# Shared set-up for deploy/run.sh, tests/run.sh and tests/bench/*.sh. Source it from the repository root:
+#   cd "$(dirname "$0")/.." && source deploy/lib.sh
+# Functions: need_packages, obtain_routes, build_project, free_port [N], fetch_kafka, start_kafka_if_needed,
+# start_service NAME CMD..., and a trap that stops everything started here on EXIT, INT and TERM.
+# Environment read: ROUTES_FILE, SANITIZE, BUILD_DIR, KAFKA_BOOTSTRAP_SERVERS, LOCAL_KAFKA_DIR,
+# LOCAL_KAFKA_PORT, LOCAL_KAFKA_CONTROLLER_PORT, LOCAL_KAFKA_TMP_PREFIX, KCAT_ARGS (extra kcat options,
+# e.g. -X security.protocol=SSL, for a cluster that needs them).
+
+FRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Where the user typed the command: a relative ROUTES_FILE is relative to it.
+FRS_CALLER_PWD=${FRS_CALLER_PWD:-${OLDPWD:-$PWD}}
+ROUTES_URL=https://raw.githubusercontent.com/jpatokal/openflights/master/data/routes.dat
+ROUTES_SHA256=bd373706238134f619c624c606dccc74c05c2582a977c489c81de501735f2390
+FRS_PACKAGES=(libuv1-dev librdkafka-dev libh2o-dev libssl-dev libjson-c-dev libavro-dev uuid-dev pkg-config cmake
+    gcc make libc6-dev kcat wrk nginx-light python3 python3-avro clang curl ca-certificates)
+FRS_SERVICE_PIDS=()
+FRS_KAFKA_DIRS=()
+FRS_REMOVE_DIRS=()
+FRS_CLEANED=0
+
+frs_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+frs_die() { echo "error: $*" >&2; exit 1; }
+
+# Installs the Debian packages that are missing (as root), or prints the apt-get line to run (otherwise).
+need_packages() {
+    local missing=() p
+    command -v dpkg-query >/dev/null || { frs_log "not a Debian/Ubuntu system: install ${FRS_PACKAGES[*]} yourself"; return 0; }
+    for p in "${FRS_PACKAGES[@]}"; do
+        dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
+    done
+    # Java 17+ and Maven: only when absent, so that a JDK installed another way is kept.
+    command -v java >/dev/null || missing+=(default-jre-headless)
+    command -v mvn >/dev/null || missing+=(maven)
+    # libFuzzer ships apart from clang on Debian 12 (libclang-rt-14-dev).
+    if ! dpkg-query -W -f='${db:Status-Status}' libclang-rt-14-dev 2>/dev/null | grep -qx installed &&
+        { ! command -v clang >/dev/null || [ ! -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; } &&
+        [ "$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}")" = bookworm ]; then
+        missing+=(libclang-rt-14-dev)
+    fi
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local line="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+    if [ "$(id -u)" != 0 ]; then
+        echo "Missing packages. Run as root:" >&2
+        echo "  $line" >&2
+        exit 1
+    fi
+    frs_log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } >&2; then
+        frs_die "package installation failed: $line"
+    fi
+}
+
+# Sets ROUTES_FILE (exported, absolute) to a readable routes.dat: the one named by ROUTES_FILE, or
+# data/routes.dat, downloaded and checked against its SHA-256 when absent.
+obtain_routes() {
+    if [ -n "${ROUTES_FILE:-}" ]; then
+        local f=$ROUTES_FILE
+        if [[ $f != /* ]]; then
+            if [ -e "$FRS_CALLER_PWD/$f" ]; then f=$FRS_CALLER_PWD/$f; else f=$PWD/$f; fi
+        fi
+        { [ -f "$f" ] && [ -r "$f" ]; } || frs_die "ROUTES_FILE=$ROUTES_FILE: no such readable file"
+        ROUTES_FILE=$(cd "$(dirname "$f")" && pwd)/$(basename "$f")
+        [ "$(sha256sum "$ROUTES_FILE" | cut -d' ' -f1)" = "$ROUTES_SHA256" ] ||
+            frs_log "warning: $ROUTES_FILE is not the reference routes.dat (SHA-256 differs); tests expect it"
+        export ROUTES_FILE
+        return 0
+    fi
+    local dest=$FRS_ROOT/data/routes.dat
+    if [ -f "$dest" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$ROUTES_SHA256" ]; then
+        export ROUTES_FILE=$dest
+        return 0
+    fi
+    mkdir -p "$FRS_ROOT/data"
+    frs_log "downloading $ROUTES_URL"
+    if ! curl -fsSL --connect-timeout 10 --max-time 120 --retry 2 -o "$dest.part" "$ROUTES_URL"; then
+        rm -f "$dest.part"
+        echo "error: could not download routes.dat from $ROUTES_URL (offline?)." >&2
+        echo "       To run offline, point ROUTES_FILE at a local copy: ROUTES_FILE=/path/to/routes.dat $0" >&2
+        exit 1
+    fi
+    local sum
+    sum=$(sha256sum "$dest.part" | cut -d' ' -f1)
+    if [ "$sum" != "$ROUTES_SHA256" ]; then
+        rm -f "$dest.part"
+        echo "error: the downloaded routes.dat has SHA-256 $sum, expected $ROUTES_SHA256." >&2
+        echo "       Use a known copy instead: ROUTES_FILE=/path/to/routes.dat $0" >&2
+        exit 1
+    fi
+    mv "$dest.part" "$dest"
+    export ROUTES_FILE=$dest
+}
+
+# Configures and builds; exports BUILD_DIR. SANITIZE=1: ASan+UBSan in build-asan. BUILD_DIR overrides.
+build_project() {
+    local dir args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+    if [ "${SANITIZE:-0}" = 1 ]; then
+        dir=${BUILD_DIR:-$FRS_ROOT/build-asan}
+        args+=(-DSANITIZE=ON)
+    else
+        dir=${BUILD_DIR:-$FRS_ROOT/build}
+        args+=(-DSANITIZE=OFF)
+    fi
+    [[ $dir == /* ]] || dir=$FRS_ROOT/$dir
+    frs_log "building in ${dir#"$FRS_ROOT"/} (${args[*]})"
+    cmake -S "$FRS_ROOT" -B "$dir" "${args[@]}" >/dev/null || frs_die "cmake configure failed"
+    cmake --build "$dir" -j"$(nproc)" || frs_die "build failed"
+    export BUILD_DIR=$dir
+}
+
+# Prints N (default 1) distinct free TCP ports of 127.0.0.1, chosen by the kernel.
+free_port() {
+    python3 - "${1:-1}" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# Prints the first of N consecutive free TCP ports of 127.0.0.1 (for kafka.sh start-cluster --base-port).
+free_port_block() {
+    python3 - "${1:-6}" <<'EOF'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(20000, 60000 - n)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    break
+else:
+    sys.exit("no block of free ports found")
+EOF
+}
+
+# Fetches the Kafka jars once (cached) and exports KAFKA_LIBS, the directory holding them.
+fetch_kafka() {
+    KAFKA_LIBS=$("$FRS_ROOT/deploy/kafka/kafka.sh" fetch) || frs_die "could not fetch the Kafka jars"
+    export KAFKA_LIBS
+}
+
+kafka_answers() { # bootstrap timeout_s
+    local deadline=$((SECONDS + $2))
+    while [ $SECONDS -lt $deadline ]; do
+        # shellcheck disable=SC2086 # KCAT_ARGS are words.
+        kcat -b "$1" ${KCAT_ARGS:-} -L -m 3 2>/dev/null | grep -q ' broker .* at ' && return 0
+        sleep 1
+    done
+    return 1
+}
+
+# With KAFKA_BOOTSTRAP_SERVERS: checks that it answers within 30 s. Without: starts a local broker
+# (LOCAL_KAFKA_DIR, default a fresh var/<LOCAL_KAFKA_TMP_PREFIX>-XXXXXX removed at exit; ports
+# LOCAL_KAFKA_PORT/LOCAL_KAFKA_CONTROLLER_PORT, default free ones) and exports KAFKA_BOOTSTRAP_SERVERS.
+start_kafka_if_needed() {
+    if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+        frs_log "using Kafka at $KAFKA_BOOTSTRAP_SERVERS"
+        kafka_answers "$KAFKA_BOOTSTRAP_SERVERS" 30 ||
+            frs_die "KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS does not answer (kcat -L) within 30 s"
+        return 0
+    fi
+    fetch_kafka
+    local dir=${LOCAL_KAFKA_DIR:-} port=${LOCAL_KAFKA_PORT:-} cport=${LOCAL_KAFKA_CONTROLLER_PORT:-} ports
+    if [ -z "$dir" ]; then
+        mkdir -p "$FRS_ROOT/var"
+        dir=$(mktemp -d "$FRS_ROOT/var/${LOCAL_KAFKA_TMP_PREFIX:-kafka-run}-XXXXXX")
+        FRS_REMOVE_DIRS+=("$dir")
+    fi
+    if [ -z "$port" ] || [ -z "$cport" ]; then
+        ports=$(free_port 2)
+        port=${port:-${ports% *}}
+        cport=${cport:-${ports#* }}
+    fi
+    FRS_KAFKA_DIRS+=("$dir")
+    frs_log "starting Kafka (KRaft, single node) on 127.0.0.1:$port, data in ${dir#"$FRS_ROOT"/}"
+    "$FRS_ROOT/deploy/kafka/kafka.sh" start --dir "$dir" --port "$port" --controller-port "$cport" >/dev/null ||
+        frs_die "the local Kafka broker did not start"
+    export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$port
+}
+
+# Starts a service in the background (stopped by the trap); prints nothing, records the pid.
+start_service() { # name cmd...
+    local name=$1
+    shift
+    "$@" &
+    FRS_SERVICE_PIDS+=("$!")
+    frs_log "started $name (pid $!)"
+}
+
+frs_cleanup() {
+    [ "$FRS_CLEANED" = 1 ] && return 0
+    FRS_CLEANED=1
+    local pid d
+    for pid in ${FRS_SERVICE_PIDS[@]+"${FRS_SERVICE_PIDS[@]}"}; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in ${FRS_SERVICE_PIDS[@]+"${FRS_SERVICE_PIDS[@]}"}; do
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    for d in ${FRS_KAFKA_DIRS[@]+"${FRS_KAFKA_DIRS[@]}"}; do
+        frs_log "stopping Kafka in ${d#"$FRS_ROOT"/}"
+        "$FRS_ROOT/deploy/kafka/kafka.sh" stop --dir "$d" || true
+    done
+    for d in ${FRS_REMOVE_DIRS[@]+"${FRS_REMOVE_DIRS[@]}"}; do rm -rf "$d"; done
+}
+trap frs_cleanup EXIT
+trap 'frs_cleanup; trap - INT; kill -INT $$' INT
+trap 'frs_cleanup; exit 143' TERM

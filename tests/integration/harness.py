@@ -1,0 +1,339 @@
+"""Helpers for the integration tests: the real binaries against the real broker, stdlib only.
+
+Environment (tests/run.sh sets it): KAFKA_BOOTSTRAP_SERVERS, ROUTES_FILE, BUILD_DIR, SOURCE_DIR, KAFKA_LIBS
+(the Kafka jars, for create_topic), KCAT_ARGS (extra kcat options, e.g. "-X security.protocol=SSL").
+"""
+import atexit
+import ctypes
+import http.client
+import itertools
+import json
+import os
+import random
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+SOURCE_DIR = os.path.abspath(os.environ.get("SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")))
+BINARIES = {
+    "gateway": os.path.join("services", "ingest-gateway", "ingest-gateway"),
+    "query": os.path.join("services", "query-service", "query-service"),
+}
+_counter = itertools.count(1)
+_live = set()
+
+
+# ---- assertions -------------------------------------------------------------------------------------
+
+def check(cond, msg="check failed"):
+    """Raises AssertionError(msg) when cond is false."""
+    if not cond:
+        raise AssertionError(msg)
+
+
+def check_eq(got, want, what="value"):
+    if got != want:
+        raise AssertionError(f"{what}: got {got!r}, want {want!r}")
+
+
+def check_in(needle, haystack, what="value"):
+    if needle not in haystack:
+        raise AssertionError(f"{what}: {needle!r} not in {haystack!r:.500}")
+
+
+def wait_until(fn, timeout=30, interval=0.2, what="condition"):
+    """Calls fn until it returns a true value (returned) or timeout seconds pass (AssertionError).
+    An exception from fn counts as "not yet" and is reported if time runs out."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            value = fn()
+            if value:
+                return value
+            last = f"returned {value!r}"
+        except Exception as e:  # noqa: BLE001 - any failure means "not yet"
+            last = f"raised {type(e).__name__}: {e}"
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last call {last})")
+        time.sleep(interval)
+
+
+# ---- environment ------------------------------------------------------------------------------------
+
+def bootstrap():
+    value = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    check(bool(value), "KAFKA_BOOTSTRAP_SERVERS is not set: run the tests through tests/run.sh")
+    return value
+
+
+def routes_file():
+    path = os.environ.get("ROUTES_FILE") or os.path.join(SOURCE_DIR, "data", "routes.dat")
+    check(os.path.isfile(path), f"routes file {path} not found (set ROUTES_FILE)")
+    return path
+
+
+def build_dir():
+    return os.path.abspath(os.environ.get("BUILD_DIR") or os.path.join(SOURCE_DIR, "build"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def unique_topic(prefix="test"):
+    """A topic name no other call, test or run uses: prefix-pid-counter-random."""
+    return f"{prefix}-{os.getpid()}-{next(_counter)}-{random.getrandbits(32):08x}"
+
+
+# ---- kcat and topics --------------------------------------------------------------------------------
+
+def _kcat(*args):
+    return ["kcat", "-b", bootstrap(), *shlex.split(os.environ.get("KCAT_ARGS", "")), *args]
+
+
+def _run(argv, timeout, what, input=None):
+    try:
+        proc = subprocess.run(argv, input=input, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"{what}: timed out after {timeout} s: {shlex.join(argv)}") from e
+    check(proc.returncode == 0,
+          f"{what}: exit {proc.returncode}: {shlex.join(argv)}\n{proc.stderr.decode(errors='replace')[-2000:]}")
+    return proc.stdout
+
+
+def kcat_consume(topic, fmt="%s\n", timeout=120, binary=False):
+    """Everything on topic (all partitions, from the beginning to the current end), formatted by kcat -f."""
+    out = _run(_kcat("-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", fmt), timeout, f"consume {topic}")
+    return out if binary else out.decode("utf-8", errors="surrogateescape")
+
+
+def kcat_count(topic, timeout=120):
+    """Number of messages on topic, over all partitions."""
+    return kcat_consume(topic, "%o\n", timeout, binary=True).count(b"\n")
+
+
+def kcat_produce(topic, values, key=None, partition=None, timeout=120):
+    """Produces each bytes value as one message (any bytes: each is a file given to kcat -P). kcat skips
+    empty files, so an empty value is refused here rather than silently dropped."""
+    check(all(len(v) > 0 for v in values), "kcat_produce: kcat cannot produce an empty value")
+    with tempfile.TemporaryDirectory(prefix="kcat-produce-") as tmp:
+        paths = []
+        for i, value in enumerate(values):
+            path = os.path.join(tmp, f"{i:08d}")
+            with open(path, "wb") as f:
+                f.write(value)
+            paths.append(path)
+        extra = []
+        if key is not None:
+            extra += ["-k", key.decode() if isinstance(key, bytes) else key]
+        if partition is not None:
+            extra += ["-p", str(partition)]
+        for i in range(0, len(paths), 500):  # keep argv short
+            _run(_kcat("-P", "-t", topic, "-X", "acks=all", *extra, *paths[i:i + 500]), timeout, f"produce {topic}")
+
+
+def topic_partitions(topic):
+    """Number of partitions of topic with a leader, 0 if the broker does not know it."""
+    out = subprocess.run(_kcat("-L", "-t", topic, "-m", "5"), capture_output=True, timeout=30).stdout.decode()
+    if f'topic "{topic}" with' not in out or "error" in out.split(f'topic "{topic}"', 1)[1].split("\n", 1)[0]:
+        return 0
+    return sum(1 for line in out.splitlines() if line.strip().startswith("partition ") and "leader -1" not in line)
+
+
+def kafka_libs():
+    libs = os.environ.get("KAFKA_LIBS")
+    if libs and os.path.isdir(libs):
+        return libs
+    out = _run([os.path.join(SOURCE_DIR, "deploy", "kafka", "kafka.sh"), "fetch"], 600, "fetch the Kafka jars")
+    return out.decode().strip()
+
+
+def create_topic(name, partitions=3, replication_factor=None, config=None, timeout=60):
+    """Creates a topic with the broker's own TopicCommand (broker-side auto-creation is off) and waits until
+    every partition has a leader. replication_factor None: the cluster's default."""
+    argv = [os.path.join(SOURCE_DIR, "deploy", "kafka", "kafka.sh"), "create-topic", "--bootstrap", bootstrap(),
+            "--topic", name, "--partitions", str(partitions)]
+    if replication_factor is not None:
+        argv += ["--replication-factor", str(replication_factor)]
+    for k, v in (config or {}).items():
+        argv += ["--config", f"{k}={v}"]
+    env = dict(os.environ, KAFKA_LIBS=kafka_libs())
+    proc = subprocess.run(argv, capture_output=True, timeout=timeout, env=env)
+    check(proc.returncode == 0, f"create topic {name}: {proc.stderr.decode(errors='replace')[-2000:]}")
+    wait_until(lambda: topic_partitions(name) == partitions, timeout, 0.3, f"topic {name} with {partitions} leaders")
+    return name
+
+
+# ---- services ---------------------------------------------------------------------------------------
+
+def _die_with_parent():
+    # The service gets SIGKILL if the test process dies (a ctest timeout), so no orphan holds a port.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class Service:
+    """A service binary on a free port of 127.0.0.1, started and waited for (GET /healthz 200).
+
+        with Service("gateway", ["--topic", t, "--routes-file", routes_file()]) as gw:
+            status, headers, body = gw.get("/produce", params={"limit": "10"})
+
+    kind: "gateway" or "query" (or a path). env: extra environment. Its stderr/stdout go to self.log_path.
+    """
+
+    def __init__(self, kind, args=(), env=None, port=None, listen="127.0.0.1", wait=True, timeout=30):
+        self.kind = kind
+        rel = BINARIES.get(kind, kind)
+        self.binary = rel if os.path.isabs(rel) else os.path.join(build_dir(), rel)
+        check(os.access(self.binary, os.X_OK), f"{self.binary} not built (BUILD_DIR={build_dir()})")
+        self.args = list(args)
+        self.host = listen
+        self.port = port or free_port()
+        self.workdir = tempfile.mkdtemp(prefix=f"{os.path.basename(self.binary)}-")
+        self.log_path = os.path.join(self.workdir, "service.log")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.argv = [self.binary, "--listen", listen, "--port", str(self.port), *self.args]
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                                     env=full_env, cwd=self.workdir, preexec_fn=_die_with_parent)
+        _live.add(self)
+        if wait:
+            try:
+                self.wait_healthy(timeout)
+            except BaseException:
+                self.kill9()
+                raise
+
+    # -- life cycle
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, "rb") as f:
+                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def wait_healthy(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise AssertionError(f"{self.kind} exited with {self.proc.returncode} during start-up: "
+                                     f"{shlex.join(self.argv)}\n--- log tail ---\n{self.log_tail()}")
+            try:
+                status = self.get("/healthz", timeout=2)[0]
+                if status == 200:
+                    return
+                last = f"status {status}"
+            except OSError as e:
+                last = str(e)
+            time.sleep(0.1)
+        raise AssertionError(f"{self.kind} not healthy within {timeout} s (last: {last}): {shlex.join(self.argv)}"
+                             f"\n--- log tail ---\n{self.log_tail()}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Sends sig and returns the exit code; AssertionError (after SIGKILL) if it does not exit in time."""
+        if self.running():
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+                raise AssertionError(f"{self.kind} did not exit within {timeout} s of signal {sig}\n"
+                                     f"--- log tail ---\n{self.log_tail()}")
+        self._close()
+        return self.proc.returncode
+
+    def kill9(self):
+        if self.running():
+            self.proc.kill()
+        self.proc.wait()
+        self._close()
+        return self.proc.returncode
+
+    def _close(self):
+        _live.discard(self)
+        if not self._log.closed:
+            self._log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            sys.stderr.write(f"--- {self.kind} (port {self.port}) log tail, {self.log_path} ---\n"
+                             f"{self.log_tail(60)}\n")
+        if self.running():
+            try:
+                self.stop()
+            except AssertionError:
+                if exc_type is None:
+                    raise
+        return False
+
+    # -- HTTP
+    def url(self, path="/", params=None):
+        query = "?" + urllib.parse.urlencode(params) if params else ""
+        return f"http://{self.host}:{self.port}{path}{query}"
+
+    def request(self, method, path, params=None, data=None, headers=None, timeout=300):
+        """Returns (status, headers with lower-case names, body bytes). data: bytes, str or a dict (JSON)."""
+        if isinstance(data, (dict, list)):
+            data = json.dumps(data).encode()
+            headers = {"content-type": "application/json", **(headers or {})}
+        elif isinstance(data, str):
+            data = data.encode()
+        target = path + ("?" + urllib.parse.urlencode(params) if params else "")
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            try:
+                conn.request(method, target, body=data, headers=headers or {})
+            except (BrokenPipeError, ConnectionResetError):
+                # The server answered (e.g. 413) and closed before reading the whole body: read its answer.
+                pass
+            resp = conn.getresponse()
+            body = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+        finally:
+            conn.close()
+
+    def get(self, path, params=None, **kw):
+        return self.request("GET", path, params=params, **kw)
+
+    def post(self, path, params=None, data=None, **kw):
+        return self.request("POST", path, params=params, data=data, **kw)
+
+    def delete(self, path, params=None, **kw):
+        return self.request("DELETE", path, params=params, **kw)
+
+    def json(self, path, params=None, method="GET", expect=200, **kw):
+        """The parsed JSON body; AssertionError unless the status is expect (None: any)."""
+        status, _, body = self.request(method, path, params=params, **kw)
+        check(expect is None or status == expect, f"{method} {path} {params}: status {status}: {body[:500]!r}")
+        try:
+            return json.loads(body)
+        except ValueError as e:
+            raise AssertionError(f"{method} {path}: not JSON: {body[:500]!r}") from e
+
+
+@atexit.register
+def _kill_leftovers():
+    for svc in list(_live):
+        svc.kill9()
