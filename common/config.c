@@ -12,7 +12,8 @@ static int config_set(const config_option_t *o, const char *value, const char *s
 {
     switch (o->type) {
     case CONFIG_STRING:
-        *(char **)o->target = xstrdup(value);
+        /* argv and the environment outlive the program's use of them: no copy, so nothing to free or leak. */
+        *(const char **)o->target = value;
         return 0;
     case CONFIG_INT: {
         char *end;

@@ -14,7 +14,7 @@ typedef struct config_option_s {
     const char *name;     /* flag without dashes: "listen" is --listen VALUE or --listen=VALUE */
     const char *env;      /* environment variable, or NULL */
     config_type_t type;
-    void *target;         /* char ** (points at a default or a strdup'd value, never freed), long *, or int * (bool) */
+    void *target;         /* char ** (points at a default, or into argv or the environment: never freed), long *, or int * (bool) */
     long min, max;        /* inclusive bounds for CONFIG_INT */
     const char *help;
 } config_option_t;

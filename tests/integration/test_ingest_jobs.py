@@ -5,6 +5,7 @@ import shutil
 import tempfile
 import time
 
+import avro_check
 import harness as h
 
 
@@ -74,7 +75,11 @@ def main():
         st, _, body = gw.request("POST", "/produce", data=b"limit=100",
                                  headers={"content-type": "application/x-www-form-urlencoded"})
         s = summary(body)
-        h.check(st == 200 and s["Total count"] == 100 and s["Total success"] == 100, body)
+        with open(h.routes_file(), encoding="utf-8") as f:
+            first_100 = f.read().splitlines()[:100]
+        good_100 = sum(avro_check.parse_routes_line(line) is not None for line in first_100)
+        h.check(st == 200 and s["Total count"] == 100 and s["Total success"] == good_100
+                and s["Total errors by var transform"] == 100 - good_100, body)
 
         # Hostile files: clear counts, the service stays up.
         st, _, body = gw.get("/produce", params={"file": "empty.dat"})
