@@ -13,7 +13,7 @@ FRS_CALLER_PWD=${FRS_CALLER_PWD:-${OLDPWD:-$PWD}}
 ROUTES_URL=https://raw.githubusercontent.com/jpatokal/openflights/master/data/routes.dat
 ROUTES_SHA256=bd373706238134f619c624c606dccc74c05c2582a977c489c81de501735f2390
 FRS_PACKAGES=(libuv1-dev librdkafka-dev libh2o-dev libssl-dev libjson-c-dev libavro-dev uuid-dev pkg-config cmake
-    gcc make libc6-dev kcat wrk nginx-light python3 python3-avro clang curl ca-certificates)
+    gcc make libc6-dev kcat wrk nginx-light python3 python3-avro clang curl ca-certificates procps)
 FRS_SERVICE_PIDS=()
 FRS_KAFKA_DIRS=()
 FRS_REMOVE_DIRS=()
@@ -39,7 +39,7 @@ need_packages() {
         missing+=(libclang-rt-14-dev)
     fi
     [ ${#missing[@]} -eq 0 ] && return 0
-    local line="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+    local line="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
     if [ "$(id -u)" != 0 ]; then
         echo "Missing packages. Run as root:" >&2
         echo "  $line" >&2
@@ -74,9 +74,9 @@ obtain_routes() {
     fi
     mkdir -p "$FRS_ROOT/data"
     frs_log "downloading $ROUTES_URL"
-    if ! curl -fsSL --connect-timeout 10 --max-time 120 --retry 2 -o "$dest.part" "$ROUTES_URL"; then
+    if ! curl -fsSL --connect-timeout 10 --max-time 30 -o "$dest.part" "$ROUTES_URL"; then
         rm -f "$dest.part"
-        echo "error: could not download routes.dat from $ROUTES_URL (offline?)." >&2
+        echo "error: the download of routes.dat from $ROUTES_URL failed (offline?)." >&2
         echo "       To run offline, point ROUTES_FILE at a local copy: ROUTES_FILE=/path/to/routes.dat $0" >&2
         exit 1
     fi
@@ -163,10 +163,13 @@ kafka_answers() { # bootstrap timeout_s
     return 1
 }
 
-# With KAFKA_BOOTSTRAP_SERVERS: checks that it answers within 30 s. Without: starts a local broker
-# (LOCAL_KAFKA_DIR, default a fresh var/<LOCAL_KAFKA_TMP_PREFIX>-XXXXXX removed at exit; ports
-# LOCAL_KAFKA_PORT/LOCAL_KAFKA_CONTROLLER_PORT, default free ones) and exports KAFKA_BOOTSTRAP_SERVERS.
-start_kafka_if_needed() {
+# With KAFKA_BOOTSTRAP_SERVERS: checks that it answers within 30 s. Without: fetches the jars (exports
+# KAFKA_LIBS), starts a local broker (data in DIR, else LOCAL_KAFKA_DIR, else a fresh
+# var/<LOCAL_KAFKA_TMP_PREFIX:-kafka-run>-XXXXXX removed at exit; ports LOCAL_KAFKA_PORT or KAFKA_PORT and
+# LOCAL_KAFKA_CONTROLLER_PORT or KAFKA_CONTROLLER_PORT, default free ones), exports KAFKA_BOOTSTRAP_SERVERS.
+# The trap stops that broker.
+# shellcheck disable=SC2120 # DIR is optional.
+start_kafka_if_needed() { # [DIR]
     if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
         frs_log "using Kafka at $KAFKA_BOOTSTRAP_SERVERS"
         kafka_answers "$KAFKA_BOOTSTRAP_SERVERS" 30 ||
@@ -174,7 +177,8 @@ start_kafka_if_needed() {
         return 0
     fi
     fetch_kafka
-    local dir=${LOCAL_KAFKA_DIR:-} port=${LOCAL_KAFKA_PORT:-} cport=${LOCAL_KAFKA_CONTROLLER_PORT:-} ports
+    local dir=${1:-${LOCAL_KAFKA_DIR:-}} ports
+    local port=${LOCAL_KAFKA_PORT:-${KAFKA_PORT:-}} cport=${LOCAL_KAFKA_CONTROLLER_PORT:-${KAFKA_CONTROLLER_PORT:-}}
     if [ -z "$dir" ]; then
         mkdir -p "$FRS_ROOT/var"
         dir=$(mktemp -d "$FRS_ROOT/var/${LOCAL_KAFKA_TMP_PREFIX:-kafka-run}-XXXXXX")

@@ -16,7 +16,6 @@ t0=$SECONDS
 need_packages
 obtain_routes
 if [ "${SANITIZE:-0}" = 1 ]; then
-    (unset BUILD_DIR; SANITIZE=0 build_project)
     build_project
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -6,7 +6,7 @@
 #                  [--cluster-id ID] [--set key=value]...
 #                                          one combined broker+controller node, data and log under DIR;
 #                                          returns when the broker answers, prints 127.0.0.1:P
-#   kafka.sh stop --dir DIR                SIGTERM, wait (KAFKA_STOP_TIMEOUT, 30 s), then SIGKILL
+#   kafka.sh stop --dir DIR                SIGTERM, wait (KAFKA_STOP_TIMEOUT, 15 s), then SIGKILL
 #   kafka.sh kill --dir DIR                SIGKILL
 #   kafka.sh start-cluster --dir DIR --base-port P
 #                                          3 combined nodes (ids 1..3): broker ports P..P+2, controller
@@ -16,14 +16,17 @@
 #   kafka.sh kill-node --dir DIR --node N | stop-node --dir DIR --node N | restart-node --dir DIR --node N
 #   kafka.sh create-topic --bootstrap B --topic T [--partitions N] [--replication-factor R] [--config k=v]...
 #
-# Environment: KAFKA_LIBS (libs directory; default ${XDG_CACHE_HOME:-$HOME/.cache}/flight-route-stream/
-# kafka-3.9.1/libs), KAFKA_HEAP_OPTS (default -Xms512m -Xmx1g; -Xms256m -Xmx512m per cluster node),
-# KAFKA_START_TIMEOUT (60 s), KAFKA_STOP_TIMEOUT (30 s).
+#   kafka.sh create-topic BOOTSTRAP TOPIC PARTITIONS    (the same, positional)
+#
+# Environment: KAFKA_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/flight-route-stream/kafka-3.9.1; the jars
+# go to its libs/, reused once its .complete stamp matches pom.xml), KAFKA_LIBS (overrides the libs directory),
+# KAFKA_HEAP_OPTS (default -Xms256m -Xmx1g; -Xms256m -Xmx512m per cluster node),
+# KAFKA_START_TIMEOUT (60 s), KAFKA_STOP_TIMEOUT (15 s).
 set -euo pipefail
 
 KAFKA_VERSION=3.9.1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/flight-route-stream/kafka-$KAFKA_VERSION
+cache_root=${KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flight-route-stream/kafka-$KAFKA_VERSION}
 libs=${KAFKA_LIBS:-$cache_root/libs}
 stamp_name=.complete
 
@@ -139,16 +142,13 @@ write_config() { # dir node_id port controller_port voters cluster(0|1) extra...
         for kv in "$@"; do echo "$kv"; done
     } >"$dir/server.properties"
     cat >"$dir/log4j.properties" <<'EOF'
-log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.kafka.log.LogCleaner=WARN
-log4j.logger.org.apache.kafka.storage.internals.log=WARN
-log4j.logger.kafka.log=WARN
-log4j.logger.state.change.logger=WARN
-log4j.logger.org.apache.kafka.raft=WARN
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.Target=System.err
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+# One INFO line that says the broker is up (handy in kafka.log).
+log4j.logger.kafka.server.KafkaRaftServer=INFO
 EOF
 }
 
@@ -206,11 +206,11 @@ stop_nodes() { # signal dir... : signals all first (a quorum of controllers stay
         kill -"$sig" "$pid" 2>/dev/null || true
         pids+=("$pid")
     done
-    deadline=$((SECONDS + ${KAFKA_STOP_TIMEOUT:-30}))
+    deadline=$((SECONDS + ${KAFKA_STOP_TIMEOUT:-15}))
     for pid in ${pids[@]+"${pids[@]}"}; do
         while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
         if kill -0 "$pid" 2>/dev/null; then
-            log "broker pid $pid did not stop within ${KAFKA_STOP_TIMEOUT:-30} s; SIGKILL"
+            log "broker pid $pid did not stop within ${KAFKA_STOP_TIMEOUT:-15} s; SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
         fi
         while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
@@ -261,7 +261,7 @@ cmd_start() {
     [[ $voters == *,* ]] && cluster=1
     write_config "$dir" "$node_id" "$port" "$cport" "$voters" "$cluster" ${sets[@]+"${sets[@]}"}
     local t0=$SECONDS
-    launch "$dir" "${KAFKA_HEAP_OPTS:--Xms512m -Xmx1g}"
+    launch "$dir" "${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
     wait_ready "$dir" "$node_id" "$port"
     log "broker $node_id ready on 127.0.0.1:$port in $((SECONDS - t0)) s (pid $(cat "$dir/kafka.pid"), log $dir/kafka.log)"
     echo "127.0.0.1:$port"
@@ -336,6 +336,10 @@ cmd_create_topic() {
 [ $# -ge 1 ] || { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 sub=$1
 shift
+# create-topic BOOTSTRAP TOPIC PARTITIONS: the positional form.
+if [ "$sub" = create-topic ] && [ $# -ge 2 ] && [[ $1 != --* ]]; then
+    set -- --bootstrap "$1" --topic "$2" ${3:+--partitions "$3"} "${@:4}"
+fi
 parse "$@"
 case $sub in
     fetch) cmd_fetch ;;

@@ -116,7 +116,9 @@ def kcat_consume(topic, fmt="%s\n", timeout=120, binary=False):
 
 
 def kcat_count(topic, timeout=120):
-    """Number of messages on topic, over all partitions."""
+    """Number of messages on topic, over all partitions; 0 when the topic does not exist."""
+    if topic_partitions(topic) == 0:
+        return 0
     return kcat_consume(topic, "%o\n", timeout, binary=True).count(b"\n")
 
 
@@ -196,14 +198,30 @@ class Service:
         rel = BINARIES.get(kind, kind)
         self.binary = rel if os.path.isabs(rel) else os.path.join(build_dir(), rel)
         check(os.access(self.binary, os.X_OK), f"{self.binary} not built (BUILD_DIR={build_dir()})")
-        self.args = list(args)
-        self.host = listen
-        self.port = port or free_port()
-        self.workdir = tempfile.mkdtemp(prefix=f"{os.path.basename(self.binary)}-")
-        self.log_path = os.path.join(self.workdir, "service.log")
+        self.args = [str(a) for a in args]
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.argv = [self.binary, "--listen", listen, "--port", str(self.port), *self.args]
+        # --listen, --port and --bootstrap-servers are added unless args already give them (also as --x=v).
+        given = {a.split("=", 1)[0]: (a.split("=", 1)[1] if "=" in a else
+                                      (self.args[i + 1] if i + 1 < len(self.args) else ""))
+                 for i, a in enumerate(self.args) if a.startswith("--")}
+        extra = []
+        self.host = given.get("--listen", listen)
+        if "--listen" not in given:
+            extra += ["--listen", listen]
+        if "--port" in given:
+            self.port = int(given["--port"])
+        else:
+            self.port = port or free_port()
+            extra += ["--port", str(self.port)]
+        if "--bootstrap-servers" not in given:
+            # An env given to this call wins over the test's own (e.g. a broker that does not answer).
+            extra += ["--bootstrap-servers", (env or {}).get("KAFKA_BOOTSTRAP_SERVERS") or bootstrap()]
+        if self.host in ("0.0.0.0", "::", ""):
+            self.host = "127.0.0.1"
+        self.workdir = tempfile.mkdtemp(prefix=f"{os.path.basename(self.binary)}-")
+        self.log_path = os.path.join(self.workdir, "service.log")
+        self.argv = [self.binary, *self.args, *extra]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
                                      env=full_env, cwd=self.workdir, preexec_fn=_die_with_parent)
@@ -222,6 +240,14 @@ class Service:
 
     def running(self):
         return self.proc.poll() is None
+
+    def log(self):
+        """Everything the service wrote to stdout and stderr so far."""
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def log_tail(self, n=40):
         try:
@@ -293,7 +319,7 @@ class Service:
         query = "?" + urllib.parse.urlencode(params) if params else ""
         return f"http://{self.host}:{self.port}{path}{query}"
 
-    def request(self, method, path, params=None, data=None, headers=None, timeout=300):
+    def request(self, method, path, params=None, data=None, headers=None, timeout=60):
         """Returns (status, headers with lower-case names, body bytes). data: bytes, str or a dict (JSON)."""
         if isinstance(data, (dict, list)):
             data = json.dumps(data).encode()

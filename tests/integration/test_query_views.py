@@ -99,7 +99,7 @@ def main():
 
             # 1,000 garbage messages: counted, skipped, no view changes.
             before = views_state(q)
-            garbage = [os.urandom(i % 200) for i in range(995)] + [b"", b"\xc3\x01" + b"\0" * 8, b"\xc3\x01" * 40,
+            garbage = [os.urandom(1 + i % 200) for i in range(995)] + [b"\x00", b"\xc3\x01" + b"\0" * 8, b"\xc3\x01" * 40,
                                                                    b"\xc3\x01" + os.urandom(8) + b"\x02", b"x" * 1000]
             h.kcat_produce(topic, garbage)
             h.wait_until(lambda: status_of(q)["undecodable_messages"] == 1000, 30, what="garbage counted")
