@@ -85,11 +85,14 @@ while True:
         break'
 }
 
+# A zombie counts as dead: in a container whose PID 1 does not reap, kill -0 succeeds on it forever.
+alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
 pid_of() { # prints the pid of the node under $1 if it is running
     local pidfile="$1/kafka.pid" pid
     [ -f "$pidfile" ] || return 1
     pid=$(cat "$pidfile")
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    [ -n "$pid" ] && alive "$pid" || return 1
     echo "$pid"
 }
 
@@ -208,12 +211,12 @@ stop_nodes() { # signal dir... : signals all first (a quorum of controllers stay
     done
     deadline=$((SECONDS + ${KAFKA_STOP_TIMEOUT:-15}))
     for pid in ${pids[@]+"${pids[@]}"}; do
-        while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-        if kill -0 "$pid" 2>/dev/null; then
+        while alive "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+        if alive "$pid"; then
             log "broker pid $pid did not stop within ${KAFKA_STOP_TIMEOUT:-15} s; SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
         fi
-        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+        while alive "$pid"; do sleep 0.1; done
     done
     for d in "$@"; do rm -f "$d/kafka.pid"; done
 }
