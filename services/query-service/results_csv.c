@@ -31,6 +31,9 @@ struct results_csv_s {
     buf_t files[CSV_FILES]; /* rendered on the loop, written by the threadpool */
     buf_t evicted;          /* rows for equipment_windows.csv, appended on the next write */
     buf_t evicted_writing;
+    uv_idle_t render_idle; /* renders the next slice of dump_table.csv between loop iterations */
+    bool rendering;
+    uint64_t dump_next, dump_end; /* recent-ring sequence numbers still to render */
     char error[256];
 };
 
@@ -78,17 +81,25 @@ static void render_files(results_csv_t *csv)
         buf_printf(out, ",%llu\n", (unsigned long long)windows[i].count);
     }
 
+    /* dump_table.csv is rendered in slices (render_dump_rows), so a 100,000-row table never stalls the loop. */
     out = &csv->files[CSV_DUMP_TABLE];
     buf_reset(out);
     buf_append_str(out, "id,datetime,airline,airline_id,source_airport,source_airport_id,destination_airport,"
                         "destination_airport_id,codeshare,stops,equipment\n");
     recent_t *recent = views_recent(v);
-    uint64_t count = recent_count(recent);
-    uint64_t first = recent_total_pushed(recent) - count;
-    for (uint64_t seq = first; seq < first + count; seq++) {
+    csv->dump_end = recent_total_pushed(recent);
+    csv->dump_next = csv->dump_end - recent_count(recent);
+}
+
+/* Appends up to max rows of dump_table.csv. @returns true when the table is complete. */
+static bool render_dump_rows(results_csv_t *csv, uint64_t max)
+{
+    buf_t *out = &csv->files[CSV_DUMP_TABLE];
+    recent_t *recent = views_recent(csv->views);
+    for (uint64_t n = 0; n < max && csv->dump_next < csv->dump_end; n++, csv->dump_next++) {
         recent_row_t row;
-        if (!recent_get_seq(recent, seq, &row))
-            continue;
+        if (!recent_get_seq(recent, csv->dump_next, &row))
+            continue; /* overwritten since rendering began */
         char when[TIMESTAMP_EVENT_LEN + 1];
         timestamp_format_event(row.datetime_us, when);
         csv_field(out, row.id, row.id_len);
@@ -102,6 +113,7 @@ static void render_files(results_csv_t *csv)
         csv_field(out, row.equipment, row.equipment_len);
         buf_append_char(out, '\n');
     }
+    return csv->dump_next >= csv->dump_end;
 }
 
 /* Threadpool (or shutdown): the disk writes. Touches only the rendered buffers. */
@@ -150,6 +162,19 @@ static void take_evicted(results_csv_t *csv)
     buf_reset(&csv->evicted);
 }
 
+#define DUMP_ROWS_PER_SLICE 4096
+
+static void on_render_idle(uv_idle_t *idle)
+{
+    results_csv_t *csv = idle->data;
+    if (!render_dump_rows(csv, DUMP_ROWS_PER_SLICE))
+        return;
+    uv_idle_stop(idle);
+    csv->rendering = false;
+    csv->work.data = csv;
+    uv_queue_work(csv->loop, &csv->work, on_work, on_work_done);
+}
+
 static void on_timer(uv_timer_t *t)
 {
     results_csv_t *csv = t->data;
@@ -160,8 +185,8 @@ static void on_timer(uv_timer_t *t)
     take_evicted(csv);
     csv->written_version = version;
     csv->writing = true;
-    csv->work.data = csv;
-    uv_queue_work(csv->loop, &csv->work, on_work, on_work_done);
+    csv->rendering = true;
+    uv_idle_start(&csv->render_idle, on_render_idle);
 }
 
 results_csv_t *results_csv_new(uv_loop_t *loop, const char *dir)
@@ -172,6 +197,8 @@ results_csv_t *results_csv_new(uv_loop_t *loop, const char *dir)
     csv->written_version = UINT64_MAX;
     uv_timer_init(loop, &csv->timer);
     csv->timer.data = csv;
+    uv_idle_init(loop, &csv->render_idle);
+    csv->render_idle.data = csv;
     return csv;
 }
 
@@ -208,14 +235,17 @@ static void on_timer_closed(uv_handle_t *h)
 
 void results_csv_close(results_csv_t *csv)
 {
+    /* A render in slices or a write in progress finishes first (the idle handle keeps the loop turning). */
     while (csv->writing)
         uv_run(csv->loop, UV_RUN_ONCE);
     if (csv->views != NULL) {
         render_files(csv);
+        render_dump_rows(csv, UINT64_MAX);
         take_evicted(csv);
         write_files(csv);
         if (csv->error[0] != '\0')
             log_error("results_write_failed", "%s", csv->error);
     }
+    uv_close((uv_handle_t *)&csv->render_idle, NULL);
     uv_close((uv_handle_t *)&csv->timer, on_timer_closed);
 }
