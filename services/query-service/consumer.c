@@ -208,11 +208,12 @@ consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, consumer
 {
     /*
      * Freshness over idle efficiency: the broker answers a fetch within 10 ms even when it has little.
+     * The prefetch queue is bounded per partition in librdkafka 2.0 (8 MB each), which bounds RSS.
      * Offsets are ours (in the snapshot), never committed to Kafka. -X overrides any of these.
      */
     static const kafka_property_t defaults[] = {
         {"enable.partition.eof", "true"},       {"fetch.wait.max.ms", "10"},
-        {"fetch.error.backoff.ms", "100"},      {"queued.max.messages.kbytes", "32768"},
+        {"fetch.error.backoff.ms", "100"},      {"queued.max.messages.kbytes", "8192"},
         {"max.partition.fetch.bytes", "4194304"}, {"enable.auto.commit", "false"},
         {"auto.offset.reset", "earliest"},
     };
