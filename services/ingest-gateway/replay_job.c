@@ -69,6 +69,8 @@ struct replay_job_s {
     bool paused_queue_full;
 
     buf_t encoded; /* reused for every event */
+    int64_t clock_us;  /* the stamp's time, refreshed every 16 events */
+    uint64_t clock_uses;
 };
 
 static void job_tick_soon(replay_job_t *job, uint64_t delay_ms);
@@ -194,7 +196,10 @@ static int job_process_line(replay_job_t *job, const char *line, size_t len, boo
     else
         st = route_event_parse(line, len, &ev, errstr, sizeof(errstr));
     if (st == ROUTE_EVENT_OK) {
-        route_event_stamp(&ev, timestamp_now_us());
+        /* One clock read per 16 events (~30 us apart): per event it was a tenth of the gateway's CPU here. */
+        if ((job->clock_uses++ & 15) == 0)
+            job->clock_us = timestamp_now_us();
+        route_event_stamp(&ev, job->clock_us);
         buf_reset(&job->encoded);
         if (route_codec_encode(job->env.codec, &ev, &job->encoded, errstr, sizeof(errstr)) != ROUTE_CODEC_OK)
             st = ROUTE_EVENT_SCHEMA_INVALID;

@@ -53,6 +53,8 @@ typedef struct query_s {
     uint64_t undecodable_unlogged; /* since the last log line: logged at most once a second */
     int64_t undecodable_logged_us;
     metrics_histogram_t latency; /* event time to applied in the views */
+    int64_t clock_us;            /* wall clock, refreshed every 64 messages */
+    uint64_t clock_uses;
 
     query_cache_t top_airports;
     query_cache_t top_windows;
