@@ -21,10 +21,15 @@ void buf_free(buf_t *b)
 
 void buf_reserve(buf_t *b, size_t extra)
 {
-    if (b->len + extra + 1 <= b->cap)
+    if (extra < b->cap - b->len) /* room for extra bytes and the NUL (cap > len always once allocated) */
         return;
+    if (extra > SIZE_MAX / 2 - b->len) {
+        fprintf(stderr, "buf: size overflow (%zu + %zu bytes)\n", b->len, extra);
+        abort();
+    }
+    size_t need = b->len + extra + 1;
     size_t cap = b->cap < 64 ? 64 : b->cap;
-    while (cap < b->len + extra + 1)
+    while (cap < need)
         cap *= 2;
     b->data = xrealloc(b->data, cap);
     b->cap = cap;
@@ -114,39 +119,68 @@ static long utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
     return (long)n;
 }
 
-static void append_u_escape(buf_t *b, uint32_t u)
+/* Writes "\uXXXX" at d. @returns the end. */
+static char *put_u_escape(char *d, uint32_t u)
 {
     static const char hex[] = "0123456789abcdef";
-    char e[6] = {'\\', 'u', hex[(u >> 12) & 0xf], hex[(u >> 8) & 0xf], hex[(u >> 4) & 0xf], hex[u & 0xf]};
-    buf_append(b, e, sizeof(e));
+    d[0] = '\\';
+    d[1] = 'u';
+    d[2] = hex[(u >> 12) & 0xf];
+    d[3] = hex[(u >> 8) & 0xf];
+    d[4] = hex[(u >> 4) & 0xf];
+    d[5] = hex[u & 0xf];
+    return d + 6;
+}
+
+/* json.dumps with ensure_ascii keeps only ' '..'~' minus '"' and '\\' as they are (DEL is escaped too). */
+static inline int json_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
 void buf_append_json_string(buf_t *b, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
+    /* Room for the common case (all plain): the quotes and the bytes. An escape grows it below. */
     buf_reserve(b, len + 2);
-    buf_append_char(b, '"');
+    char *d = b->data + b->len;
+    *d++ = '"';
     size_t i = 0;
     while (i < len) {
-        /* Fast path: a run of printable ASCII (json.dumps escapes DEL too: ensure_ascii keeps only ' '..'~'). */
+        /* Fast path: copy a run of plain ASCII straight into the reserved room. */
         size_t run = i;
-        while (run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
+        while (run < len && json_plain(s[run]))
             run++;
         if (run > i) {
-            buf_append(b, s + i, run - i);
+            memcpy(d, s + i, run - i);
+            d += run - i;
             i = run;
-            continue;
+            if (i == len)
+                break;
         }
+        /* One escape writes at most 12 bytes (a surrogate pair) for at least 1 input byte: keep room for
+         * 12 more plus the rest of the input, the closing quote and the NUL. */
+        b->len = (size_t)(d - b->data);
+        buf_reserve(b, 12 + (len - i - 1) + 1);
+        d = b->data + b->len;
         unsigned char c = s[i];
+        char short_esc = 0;
         switch (c) {
-        case '"': buf_append(b, "\\\"", 2); i++; continue;
-        case '\\': buf_append(b, "\\\\", 2); i++; continue;
-        case '\n': buf_append(b, "\\n", 2); i++; continue;
-        case '\r': buf_append(b, "\\r", 2); i++; continue;
-        case '\t': buf_append(b, "\\t", 2); i++; continue;
-        case '\b': buf_append(b, "\\b", 2); i++; continue;
-        case '\f': buf_append(b, "\\f", 2); i++; continue;
+        case '"': short_esc = '"'; break;
+        case '\\': short_esc = '\\'; break;
+        case '\n': short_esc = 'n'; break;
+        case '\r': short_esc = 'r'; break;
+        case '\t': short_esc = 't'; break;
+        case '\b': short_esc = 'b'; break;
+        case '\f': short_esc = 'f'; break;
         default: break;
+        }
+        if (short_esc != 0) {
+            d[0] = '\\';
+            d[1] = short_esc;
+            d += 2;
+            i++;
+            continue;
         }
         uint32_t cp;
         long n = utf8_decode(s + i, len - i, &cp);
@@ -156,14 +190,16 @@ void buf_append_json_string(buf_t *b, const char *str, size_t len)
         }
         if (cp >= 0x10000) {
             cp -= 0x10000;
-            append_u_escape(b, 0xd800 + (cp >> 10));
-            append_u_escape(b, 0xdc00 + (cp & 0x3ff));
+            d = put_u_escape(d, 0xd800 + (cp >> 10));
+            d = put_u_escape(d, 0xdc00 + (cp & 0x3ff));
         } else {
-            append_u_escape(b, cp);
+            d = put_u_escape(d, cp);
         }
         i += (size_t)n;
     }
-    buf_append_char(b, '"');
+    *d++ = '"';
+    *d = '\0';
+    b->len = (size_t)(d - b->data);
 }
 
 char *buf_detach(buf_t *b, size_t *len)
