@@ -1,4 +1,5 @@
 #include "airport_counts.h"
+#include "topn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -135,61 +136,21 @@ static int ranks_before(const airport_count_t *a, const airport_count_t *b)
     return strhash_cmp(a->airport, a->len, b->airport, b->len) < 0;
 }
 
-/* Min-heap on rank: heap[0] is the worst of the best n kept so far. */
-static void sift_down(airport_count_t *heap, size_t n, size_t i)
+static bool ranks_before_item(const void *a, const void *b)
 {
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, worst = i;
-        if (l < n && ranks_before(&heap[worst], &heap[l]))
-            worst = l;
-        if (r < n && ranks_before(&heap[worst], &heap[r]))
-            worst = r;
-        if (worst == i)
-            return;
-        airport_count_t t = heap[i];
-        heap[i] = heap[worst];
-        heap[worst] = t;
-        i = worst;
-    }
-}
-
-static void sift_up(airport_count_t *heap, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!ranks_before(&heap[p], &heap[i]))
-            return;
-        airport_count_t t = heap[i];
-        heap[i] = heap[p];
-        heap[p] = t;
-        i = p;
-    }
+    return ranks_before(a, b);
 }
 
 size_t airport_counts_top(const airport_counts_t *ac, size_t n, airport_count_t *out)
 {
-    size_t k = 0;
-    if (n == 0)
-        return 0;
+    topn_t top;
+    topn_init(&top, out, n, sizeof(*out), ranks_before_item);
     for (size_t i = 0; i < ac->n; i++) {
         const entry_t *e = &ac->entries[i];
         airport_count_t c = {ac->arena + e->off, e->len, e->count};
-        if (k < n) {
-            out[k] = c;
-            sift_up(out, k++);
-        } else if (ranks_before(&c, &out[0])) {
-            out[0] = c;
-            sift_down(out, k, 0);
-        }
+        topn_offer(&top, &c);
     }
-    /* Heap sort in place: repeatedly move the worst to the end. */
-    for (size_t m = k; m > 1; m--) {
-        airport_count_t t = out[0];
-        out[0] = out[m - 1];
-        out[m - 1] = t;
-        sift_down(out, m - 1, 0);
-    }
-    return k;
+    return topn_finish(&top);
 }
 
 void airport_counts_foreach(const airport_counts_t *ac, airport_counts_cb cb, void *data)

@@ -1,4 +1,5 @@
 #include "windows.h"
+#include "topn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -310,66 +311,28 @@ static int ranks_before(const window_count_t *a, const window_count_t *b)
     return a->start_us < b->start_us;
 }
 
-/* Min-heap on rank: heap[0] is the worst of the best n kept so far. */
-static void sift_down(window_count_t *heap, size_t n, size_t i)
+static bool ranks_before_item(const void *a, const void *b)
 {
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, worst = i;
-        if (l < n && ranks_before(&heap[worst], &heap[l]))
-            worst = l;
-        if (r < n && ranks_before(&heap[worst], &heap[r]))
-            worst = r;
-        if (worst == i)
-            return;
-        window_count_t t = heap[i];
-        heap[i] = heap[worst];
-        heap[worst] = t;
-        i = worst;
-    }
-}
-
-static void sift_up(window_count_t *heap, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!ranks_before(&heap[p], &heap[i]))
-            return;
-        window_count_t t = heap[i];
-        heap[i] = heap[p];
-        heap[p] = t;
-        i = p;
-    }
+    return ranks_before(a, b);
 }
 
 size_t windows_top(const windows_t *w, size_t n, window_count_t *out)
 {
-    size_t k = 0;
-    if (n == 0)
-        return 0;
+    topn_t top;
+    topn_init(&top, out, n, sizeof(*out), ranks_before_item);
     for (size_t wi = 0; wi < w->nwins; wi++) {
         const win_t *win = w->wins[wi];
         for (size_t i = 0; i < win->n; i++) {
             const entry_t *e = &win->entries[i];
             /* Most rows lose on count alone: skip them before building a candidate. */
-            if (k == n && e->count < out[0].count)
+            const window_count_t *worst = topn_worst(&top);
+            if (worst != NULL && e->count < worst->count)
                 continue;
             window_count_t c = {win->start, win->start + w->size, win->arena + e->off, e->len, e->count};
-            if (k < n) {
-                out[k] = c;
-                sift_up(out, k++);
-            } else if (ranks_before(&c, &out[0])) {
-                out[0] = c;
-                sift_down(out, k, 0);
-            }
+            topn_offer(&top, &c);
         }
     }
-    for (size_t m = k; m > 1; m--) {
-        window_count_t t = out[0];
-        out[0] = out[m - 1];
-        out[m - 1] = t;
-        sift_down(out, m - 1, 0);
-    }
-    return k;
+    return topn_finish(&top);
 }
 
 void windows_foreach(const windows_t *w, windows_row_cb cb, void *data)
