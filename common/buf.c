@@ -57,6 +57,27 @@ void buf_append_char(buf_t *b, char c)
     b->data[b->len] = '\0';
 }
 
+void buf_append_u64(buf_t *b, uint64_t v)
+{
+    char digits[20]; /* UINT64_MAX has 20 */
+    size_t n = 0;
+    do {
+        digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    buf_append(b, digits + sizeof(digits) - n, n);
+}
+
+void buf_append_i64(buf_t *b, int64_t v)
+{
+    if (v < 0) {
+        buf_append_char(b, '-');
+        buf_append_u64(b, -(uint64_t)v); /* well defined for INT64_MIN too */
+        return;
+    }
+    buf_append_u64(b, (uint64_t)v);
+}
+
 void buf_vprintf(buf_t *b, const char *fmt, va_list ap)
 {
     va_list copy;

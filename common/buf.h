@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct buf_s {
     char *data;  /* caller may read data[0..len); owned by the buf */
@@ -29,6 +30,9 @@ void buf_reserve(buf_t *b, size_t extra);
 void buf_append(buf_t *b, const void *data, size_t len);
 void buf_append_str(buf_t *b, const char *s);
 void buf_append_char(buf_t *b, char c);
+/* Decimal integers without printf: the CSV and JSON renderers write hundreds of thousands per second. */
+void buf_append_u64(buf_t *b, uint64_t v);
+void buf_append_i64(buf_t *b, int64_t v);
 void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(buf_t *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal (quotes and escapes, as Python's json.dumps with ensure_ascii). */

@@ -195,6 +195,11 @@ static route_codec_status_t body_error(reader_t *r, const char *what)
  */
 static route_codec_status_t read_varint(reader_t *r, int max_bytes, int64_t *out)
 {
+    if (r->p < r->end && *r->p < 0x80) { /* one byte: most ints and every short string length */
+        unsigned b = *r->p++;
+        *out = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
+        return ROUTE_CODEC_OK;
+    }
     uint64_t v = 0;
     for (int i = 0;; i++) {
         if (r->p == r->end)

@@ -14,6 +14,18 @@
 #define BATCH_SIZE 1024
 /* Batches served per wake-up before yielding to HTTP and timers; a zero timer continues the drain. */
 #define BATCHES_PER_TURN 32
+/*
+ * The fetch kick. librdkafka 2.0 stops fetching a partition whose prefetch queue (here the one queue all
+ * partitions share) is over queued.min.messages or queued.max.messages.kbytes, and looks at it again only
+ * when its broker thread wakes up: on a response, on a request to send, or on its one-second tick (2.1 made
+ * that tick fetch.queue.backoff.ms). Catching up, the loop empties a full queue in tens of milliseconds and
+ * would then wait for the rest of that second: catch-up ran at a quarter of kcat's speed. So when the queue
+ * has been dry for KICK_IDLE_MS while a partition still lags its high watermark, a ListOffsets request to
+ * that partition's leader (on the threadpool: it waits for the answer) wakes the broker thread, which then
+ * sees the queue empty and fetches at once.
+ */
+#define KICK_IDLE_MS 5
+#define KICK_TIMEOUT_MS 1000
 
 struct consumer_s {
     uv_loop_t *loop;
@@ -32,6 +44,14 @@ struct consumer_s {
     size_t n_resume;
 
     uv_idle_t drain_idle;
+    uv_timer_t kick_timer;
+    uv_work_t kick_work;
+    bool kick_running;
+    uint64_t kicks;
+    int32_t kick_partition;  /* the lagging partition whose leader the kick wakes */
+    size_t kick_next;        /* round robin over lagging partitions */
+    uint64_t received;       /* messages seen so far (any kind) */
+    uint64_t received_at_arm; /* ... when the kick timer was last armed */
     uv_timer_t probe_timer;
     uv_work_t probe_work;
     bool probe_running;
@@ -47,6 +67,7 @@ struct consumer_s {
 };
 
 static void consumer_drain(consumer_t *c);
+static void kick_arm(consumer_t *c);
 
 static void on_drain_idle(uv_idle_t *idle)
 {
@@ -68,6 +89,7 @@ static void consumer_drain(consumer_t *c)
         ssize_t n = rd_kafka_consume_batch_queue(c->queue, 0, c->batch, BATCH_SIZE);
         if (n <= 0)
             n = 0;
+        c->received += (uint64_t)n;
         for (ssize_t i = 0; i < n; i++) {
             rd_kafka_message_t *m = c->batch[i];
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -84,6 +106,7 @@ static void consumer_drain(consumer_t *c)
         if (n < BATCH_SIZE) {
             if (c->on_batch != NULL && total > 0)
                 c->on_batch(total, c->data);
+            kick_arm(c);
             return;
         }
     }
@@ -94,6 +117,53 @@ static void consumer_drain(consumer_t *c)
      * loop iteration, after I/O (an idle handle; a 0 ms timer re-armed from its callback would starve I/O).
      */
     uv_idle_start(&c->drain_idle, on_drain_idle);
+}
+
+/* Threadpool: any request to the leader wakes its broker thread; the answer itself is not needed. */
+static void kick_work(uv_work_t *req)
+{
+    consumer_t *c = req->data;
+    int64_t lo, hi;
+    rd_kafka_query_watermark_offsets(c->rk, c->topic, c->kick_partition, &lo, &hi, KICK_TIMEOUT_MS);
+}
+
+static void kick_done(uv_work_t *req, int status)
+{
+    consumer_t *c = req->data;
+    (void)status;
+    c->kick_running = false;
+    /* Nothing came since the kick was armed: look again after another idle period. */
+    if (!c->closing && !uv_is_active((uv_handle_t *)&c->kick_timer))
+        uv_timer_start(&c->kick_timer, c->kick_timer.timer_cb, KICK_IDLE_MS, 0);
+}
+
+static void on_kick_timer(uv_timer_t *t)
+{
+    consumer_t *c = t->data;
+    if (c->closing || c->kick_running || c->received != c->received_at_arm)
+        return; /* messages are flowing (the next dry drain re-arms), or a kick is on its way */
+    for (size_t i = 0; i < c->n_parts; i++) {
+        size_t p = (c->kick_next + i) % c->n_parts;
+        int64_t lo, hi;
+        /* Cached from fetch responses: no network round trip. */
+        if (rd_kafka_get_watermark_offsets(c->rk, c->topic, (int32_t)p, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi <= c->parts[p].next_offset)
+            continue;
+        c->kick_next = p + 1;
+        c->kick_partition = (int32_t)p;
+        c->kick_running = true;
+        c->kicks++;
+        c->kick_work.data = c;
+        uv_queue_work(c->loop, &c->kick_work, kick_work, kick_done);
+        return;
+    }
+}
+
+/* The queue ran dry: if it stays so for KICK_IDLE_MS while a partition lags, kick the fetcher. */
+static void kick_arm(consumer_t *c)
+{
+    c->received_at_arm = c->received;
+    uv_timer_start(&c->kick_timer, on_kick_timer, KICK_IDLE_MS, 0);
 }
 
 static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -242,6 +312,8 @@ consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, consumer
     c->waker = kafka_waker_new(loop, c->queue, on_kafka_ready, c);
     uv_idle_init(loop, &c->drain_idle);
     c->drain_idle.data = c;
+    uv_timer_init(loop, &c->kick_timer);
+    c->kick_timer.data = c;
     uv_timer_init(loop, &c->probe_timer);
     c->probe_timer.data = c;
     uv_timer_start(&c->probe_timer, on_probe_timer, 0, 0);
@@ -303,6 +375,11 @@ const char *consumer_last_error(const consumer_t *c)
     return c->kafka_ok ? "" : c->last_error;
 }
 
+uint64_t consumer_fetch_kicks(const consumer_t *c)
+{
+    return c->kicks;
+}
+
 void consumer_close(consumer_t *c)
 {
     if (c->closing)
@@ -310,6 +387,7 @@ void consumer_close(consumer_t *c)
     c->closing = true;
     uv_close((uv_handle_t *)&c->probe_timer, NULL);
     uv_close((uv_handle_t *)&c->drain_idle, NULL);
+    uv_close((uv_handle_t *)&c->kick_timer, NULL);
     kafka_waker_close(c->waker);
     c->waker = NULL;
 }

@@ -56,6 +56,8 @@ bool consumer_caught_up(const consumer_t *c);
 /* True when the last probe reached the cluster. */
 bool consumer_kafka_ok(const consumer_t *c);
 const char *consumer_last_error(const consumer_t *c);
+/* Fetcher wake-ups sent so far (see the fetch kick in consumer.c). */
+uint64_t consumer_fetch_kicks(const consumer_t *c);
 
 /* Stops the probe and wake-ups (the loop can end), then consumer_free after uv_run. */
 void consumer_close(consumer_t *c);

@@ -37,21 +37,30 @@ struct results_csv_s {
     char error[256];
 };
 
-/* RFC 4180: quote a field holding a comma, quote or line break. */
+/* RFC 4180: quote a field holding a comma, quote or line break (one pass to find out: the common case). */
 static void csv_field(buf_t *out, const char *s, size_t len)
 {
-    if (memchr(s, ',', len) == NULL && memchr(s, '"', len) == NULL && memchr(s, '\n', len) == NULL &&
-        memchr(s, '\r', len) == NULL) {
+    size_t i = 0;
+    while (i < len && s[i] != ',' && s[i] != '"' && s[i] != '\n' && s[i] != '\r')
+        i++;
+    if (i == len) {
         buf_append(out, s, len);
         return;
     }
     buf_append_char(out, '"');
-    for (size_t i = 0; i < len; i++) {
+    for (i = 0; i < len; i++) {
         if (s[i] == '"')
             buf_append_char(out, '"');
         buf_append_char(out, s[i]);
     }
     buf_append_char(out, '"');
+}
+
+/* ",<v>" */
+static void csv_int(buf_t *out, int64_t v)
+{
+    buf_append_char(out, ',');
+    buf_append_i64(out, v);
 }
 
 static void render_files(results_csv_t *csv)
@@ -102,14 +111,22 @@ static bool render_dump_rows(results_csv_t *csv, uint64_t max)
             continue; /* overwritten since rendering began */
         char when[TIMESTAMP_EVENT_LEN + 1];
         timestamp_format_event(row.datetime_us, when);
+        /* Integers and fixed strings without printf: this loop renders up to 100,000 rows a second. */
         csv_field(out, row.id, row.id_len);
-        buf_printf(out, ",%s,", when);
+        buf_append_char(out, ',');
+        buf_append(out, when, TIMESTAMP_EVENT_LEN);
+        buf_append_char(out, ',');
         csv_field(out, row.airline, row.airline_len);
-        buf_printf(out, ",%d,", row.airline_id);
+        csv_int(out, row.airline_id);
+        buf_append_char(out, ',');
         csv_field(out, row.source_airport, row.source_airport_len);
-        buf_printf(out, ",%d,", row.source_airport_id);
+        csv_int(out, row.source_airport_id);
+        buf_append_char(out, ',');
         csv_field(out, row.destination_airport, row.destination_airport_len);
-        buf_printf(out, ",%d,%s,%d,", row.destination_airport_id, row.codeshare ? "true" : "false", row.stops);
+        csv_int(out, row.destination_airport_id);
+        buf_append_str(out, row.codeshare ? ",true" : ",false");
+        csv_int(out, row.stops);
+        buf_append_char(out, ',');
         csv_field(out, row.equipment, row.equipment_len);
         buf_append_char(out, '\n');
     }

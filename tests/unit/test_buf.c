@@ -80,9 +80,28 @@ static void test_json_string_like_python(void)
     CHECK_JSON("\xc3", "\"\\ufffd\"");
 }
 
+static void test_append_integers(void)
+{
+    buf_t b = BUF_INIT;
+    buf_append_u64(&b, 0);
+    buf_append_char(&b, ' ');
+    buf_append_u64(&b, UINT64_MAX);
+    buf_append_char(&b, ' ');
+    buf_append_i64(&b, -1);
+    buf_append_char(&b, ' ');
+    buf_append_i64(&b, INT64_MIN);
+    buf_append_char(&b, ' ');
+    buf_append_i64(&b, INT64_MAX);
+    buf_append_char(&b, ' ');
+    buf_append_i64(&b, 1000);
+    ASSERT_STR_EQ(b.data, "0 18446744073709551615 -1 -9223372036854775808 9223372036854775807 1000");
+    buf_free(&b);
+}
+
 int main(void)
 {
     RUN_TEST(test_append_and_printf);
     RUN_TEST(test_json_string_like_python);
+    RUN_TEST(test_append_integers);
     return 0;
 }

@@ -179,7 +179,27 @@ static void test_non_utf8_is_schema_invalid(void)
         ASSERT_EQ(route_event_validate(&ev, err, sizeof(err)), ROUTE_EVENT_SCHEMA_INVALID);
         ASSERT(strstr(err, "source_airport") != NULL);
     }
-    static const char *const good[] = {"caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x9b\xab", "\xf4\x8f\xbf\xbf",
+    /* Long ASCII runs go eight bytes at a time: a bad byte inside or after such a run is still found. */
+    static const struct {
+        const char *field;
+        const char *at;
+    } long_bad[] = {
+        {"ABCDEFGHIJ\xff", "byte 10"},
+        {"ABCDEFG\x80XYZ", "byte 7"},
+        {"ABCDEFGHIJKLMNOPQ\xc3", "byte 17"},
+        {"ABCDEFGHcaf\xc3\xa9IJKLMNOP\xed\xa0\x80", "byte 21"},
+    };
+    for (size_t i = 0; i < sizeof(long_bad) / sizeof(long_bad[0]); i++) {
+        char line[128];
+        route_event_t ev;
+        snprintf(line, sizeof(line), "2B,410,%s,2965,KZN,2990,,0,CR2", long_bad[i].field);
+        ASSERT_EQ(parse(line, &ev), ROUTE_EVENT_OK);
+        ASSERT_EQ(route_event_validate(&ev, err, sizeof(err)), ROUTE_EVENT_SCHEMA_INVALID);
+        ASSERT(strstr(err, long_bad[i].at) != NULL);
+    }
+    static const char *const good[] = {"ABCDEFGHIJKLMNOPQRSTUVWXYZ\xc3\xa9"
+                                       "abcdefgh",
+                                       "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x9b\xab", "\xf4\x8f\xbf\xbf",
                                        "\xed\x9f\xbf"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         char line[128];
