@@ -197,6 +197,13 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
     q->codec = route_codec_new(errstr, errstr_size);
     if (q->codec == NULL)
         return -1;
+    /*
+     * Listen before the consumer exists: a port in use must fail start-up before the consumer's probe is on
+     * the threadpool (freeing the consumer under a running probe crashed). Requests wait for uv_run.
+     */
+    q->http = http_server_new(loop, query_routes, query_routes_count, q);
+    if (http_server_listen(q->http, q->cfg.listen, (int)q->cfg.port, errstr, errstr_size) != 0)
+        return -1;
     consumer_config_t cc = {q->cfg.bootstrap_servers, q->cfg.topic, &q->cfg.kafka_props};
     q->consumer = consumer_new(loop, &cc, on_message, NULL, q, errstr, errstr_size);
     if (q->consumer == NULL)
@@ -214,9 +221,6 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
     uv_timer_start(&q->snapshot_timer, on_snapshot_timer, (uint64_t)q->cfg.snapshot_interval_ms,
                    (uint64_t)q->cfg.snapshot_interval_ms);
 
-    q->http = http_server_new(loop, query_routes, query_routes_count, q);
-    if (http_server_listen(q->http, q->cfg.listen, (int)q->cfg.port, errstr, errstr_size) != 0)
-        return -1;
     uv_signal_init(loop, &q->sigterm);
     uv_signal_init(loop, &q->sigint);
     q->sigterm.data = q->sigint.data = q;
