@@ -207,25 +207,24 @@ def _kafka_sh(*args, timeout=180, what="kafka.sh"):
     return _run([KAFKA_SH, *[str(a) for a in args]], timeout, what, env=env).decode().strip()
 
 
-def free_ports(n):
-    """n distinct free ports of 127.0.0.1 (held together while chosen, so they differ)."""
-    socks = []
+def _non_ephemeral_ports():
+    """(low, high): ports outside the kernel's ephemeral range, which is never handed to an outgoing connection,
+    so a killed broker's port is still free when it restarts."""
     try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            first, last = (int(x) for x in f.read().split()[:2])
+    except (OSError, ValueError):
+        first, last = 32768, 60999
+    return (20000, first) if first >= 25000 else (last + 1, 65536)
 
 
 def free_port_range(n, tries=200):
-    """A base port P with P..P+n-1 all free on 127.0.0.1 (kafka.sh start-cluster takes consecutive ports)."""
+    """A base port P with P..P+n-1 all free on 127.0.0.1, outside the ephemeral range (kafka.sh start-cluster
+    takes consecutive ports)."""
     rng = random.Random()
+    low, high = _non_ephemeral_ports()
     for _ in range(tries):
-        base = rng.randrange(20000, 60000 - n)
+        base = rng.randrange(low, high - n)
         socks = []
         try:
             for p in range(base, base + n):
@@ -241,6 +240,12 @@ def free_port_range(n, tries=200):
     raise AssertionError(f"no {n} consecutive free ports found")
 
 
+def free_ports(n):
+    """n distinct (consecutive) free ports of 127.0.0.1, outside the ephemeral range (see free_port_range)."""
+    base = free_port_range(n)
+    return list(range(base, base + n))
+
+
 class KafkaBroker:
     """A private single-node KRaft broker (kafka.sh start) under its own directory, on free ports unless given.
     start=False only chooses the ports (a test can point services at a port where nothing listens yet).
@@ -250,9 +255,9 @@ class KafkaBroker:
     """
 
     def __init__(self, port=None, controller_port=None, start=True):
-        ports = free_ports(2)
+        ports = [p for p in free_ports(3) if p != port]
         self.port = port or ports[0]
-        self.controller_port = controller_port or (ports[1] if ports[1] != self.port else free_port())
+        self.controller_port = controller_port or ports[1]
         self.dir = tempfile.mkdtemp(prefix="test-kafka-")
         self.bootstrap = f"127.0.0.1:{self.port}"
         _live_kafka.add(self)
