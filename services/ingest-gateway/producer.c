@@ -35,6 +35,7 @@ struct producer_s {
     uv_timer_t probe_timer;
     uv_work_t probe_work;
     bool probe_running;
+    bool probe_stopped; /* shutdown: no new probe */
     bool closing;
     bool topics_created; /* written by the probe thread, read on the loop after it completes */
     bool ready;
@@ -146,7 +147,7 @@ static void probe_done(uv_work_t *req, int status)
 {
     producer_t *p = req->data;
     p->probe_running = false;
-    if (status != 0 || p->closing)
+    if (status != 0 || p->closing || p->probe_stopped)
         return;
     bool was_ready = p->ready;
     p->ready = p->probe_error[0] == '\0';
@@ -161,7 +162,7 @@ static void probe_done(uv_work_t *req, int status)
 static void on_probe_timer(uv_timer_t *t)
 {
     producer_t *p = t->data;
-    if (p->probe_running || p->closing)
+    if (p->probe_running || p->closing || p->probe_stopped)
         return;
     p->probe_running = true;
     p->probe_work.data = p;
@@ -276,6 +277,13 @@ const struct metrics_histogram_s *producer_latency(const producer_t *p)
     return &p->latency;
 }
 
+void producer_stop_probing(producer_t *p)
+{
+    p->probe_stopped = true;
+    if (!p->closing)
+        uv_timer_stop(&p->probe_timer);
+}
+
 static void on_probe_timer_closed(uv_handle_t *h)
 {
     (void)h;
@@ -297,6 +305,14 @@ void producer_free(producer_t *p, int timeout_ms)
     /* rd_kafka_flush serves the remaining delivery reports itself (on this thread). */
     if (rd_kafka_flush(p->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
         log_warn("kafka_flush_timeout", "%d message(s) not delivered at shutdown", rd_kafka_outq_len(p->rk));
+    /*
+     * A health probe still running on the threadpool uses rk and writes into p: let it finish (its calls are
+     * bounded by PROBE_TIMEOUT_MS, and none starts after producer_stop_probing) before destroying both.
+     * Before, rd_kafka_destroy ran concurrently with it, blocked until its metadata call timed out (2+ s more
+     * at a SIGTERM with Kafka down) and the probe thread then wrote into the freed producer.
+     */
+    while (p->probe_running)
+        uv_run(p->loop, UV_RUN_ONCE);
     rd_kafka_queue_destroy(p->main_queue);
     rd_kafka_topic_destroy(p->topic);
     rd_kafka_topic_destroy(p->dlq_topic);

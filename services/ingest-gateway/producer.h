@@ -61,6 +61,8 @@ int producer_queue_length(const producer_t *p);
 /* Produce-to-acknowledgement latency of delivered messages, seconds. */
 const struct metrics_histogram_s *producer_latency(const producer_t *p);
 
+/* Starts no more health probes (shutdown began; one in flight finishes within its timeout). */
+void producer_stop_probing(producer_t *p);
 /* Stops the probe and the loop wake-ups (the loop can then end); deliveries are served by producer_free. */
 void producer_close(producer_t *p);
 /* Waits up to timeout_ms for every queued message (shutdown only: this blocks), then frees. */

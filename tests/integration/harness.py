@@ -2,6 +2,9 @@
 
 Environment (tests/run.sh sets it): KAFKA_BOOTSTRAP_SERVERS, ROUTES_FILE, BUILD_DIR, SOURCE_DIR, KAFKA_LIBS
 (the Kafka jars, for create_topic), KCAT_ARGS (extra kcat options, e.g. "-X security.protocol=SSL").
+
+The kcat and topic helpers talk to KAFKA_BOOTSTRAP_SERVERS unless given bootstrap_servers=...; KafkaBroker and
+KafkaCluster start a test's own private broker(s) with deploy/kafka/kafka.sh (fault tests kill them).
 """
 import atexit
 import ctypes
@@ -10,7 +13,9 @@ import itertools
 import json
 import os
 import random
+import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -95,13 +100,13 @@ def unique_topic(prefix="test"):
 
 # ---- kcat and topics --------------------------------------------------------------------------------
 
-def _kcat(*args):
-    return ["kcat", "-b", bootstrap(), *shlex.split(os.environ.get("KCAT_ARGS", "")), *args]
+def _kcat(*args, bootstrap_servers=None):
+    return ["kcat", "-b", bootstrap_servers or bootstrap(), *shlex.split(os.environ.get("KCAT_ARGS", "")), *args]
 
 
-def _run(argv, timeout, what, input=None):
+def _run(argv, timeout, what, input=None, env=None):
     try:
-        proc = subprocess.run(argv, input=input, capture_output=True, timeout=timeout)
+        proc = subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:
         raise AssertionError(f"{what}: timed out after {timeout} s: {shlex.join(argv)}") from e
     check(proc.returncode == 0,
@@ -109,20 +114,21 @@ def _run(argv, timeout, what, input=None):
     return proc.stdout
 
 
-def kcat_consume(topic, fmt="%s\n", timeout=120, binary=False):
+def kcat_consume(topic, fmt="%s\n", timeout=120, binary=False, bootstrap_servers=None):
     """Everything on topic (all partitions, from the beginning to the current end), formatted by kcat -f."""
-    out = _run(_kcat("-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", fmt), timeout, f"consume {topic}")
+    out = _run(_kcat("-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", fmt, bootstrap_servers=bootstrap_servers),
+               timeout, f"consume {topic}")
     return out if binary else out.decode("utf-8", errors="surrogateescape")
 
 
-def kcat_count(topic, timeout=120):
+def kcat_count(topic, timeout=120, bootstrap_servers=None):
     """Number of messages on topic, over all partitions; 0 when the topic does not exist."""
-    if topic_partitions(topic) == 0:
+    if topic_partitions(topic, bootstrap_servers=bootstrap_servers) == 0:
         return 0
-    return kcat_consume(topic, "%o\n", timeout, binary=True).count(b"\n")
+    return kcat_consume(topic, "%o\n", timeout, binary=True, bootstrap_servers=bootstrap_servers).count(b"\n")
 
 
-def kcat_produce(topic, values, key=None, partition=None, timeout=120):
+def kcat_produce(topic, values, key=None, partition=None, timeout=120, bootstrap_servers=None):
     """Produces each bytes value as one message (any bytes: each is a file given to kcat -P). kcat skips
     empty files, so an empty value is refused here rather than silently dropped."""
     check(all(len(v) > 0 for v in values), "kcat_produce: kcat cannot produce an empty value")
@@ -139,12 +145,14 @@ def kcat_produce(topic, values, key=None, partition=None, timeout=120):
         if partition is not None:
             extra += ["-p", str(partition)]
         for i in range(0, len(paths), 500):  # keep argv short
-            _run(_kcat("-P", "-t", topic, "-X", "acks=all", *extra, *paths[i:i + 500]), timeout, f"produce {topic}")
+            _run(_kcat("-P", "-t", topic, "-X", "acks=all", *extra, *paths[i:i + 500],
+                       bootstrap_servers=bootstrap_servers), timeout, f"produce {topic}")
 
 
-def topic_partitions(topic):
+def topic_partitions(topic, bootstrap_servers=None):
     """Number of partitions of topic with a leader, 0 if the broker does not know it."""
-    out = subprocess.run(_kcat("-L", "-t", topic, "-m", "5"), capture_output=True, timeout=30).stdout.decode()
+    out = subprocess.run(_kcat("-L", "-t", topic, "-m", "5", bootstrap_servers=bootstrap_servers),
+                         capture_output=True, timeout=30).stdout.decode()
     if f'topic "{topic}" with' not in out or "error" in out.split(f'topic "{topic}"', 1)[1].split("\n", 1)[0]:
         return 0
     return sum(1 for line in out.splitlines() if line.strip().startswith("partition ") and "leader -1" not in line)
@@ -158,10 +166,11 @@ def kafka_libs():
     return out.decode().strip()
 
 
-def create_topic(name, partitions=3, replication_factor=None, config=None, timeout=60):
+def create_topic(name, partitions=3, replication_factor=None, config=None, timeout=60, bootstrap_servers=None):
     """Creates a topic with the broker's own TopicCommand (broker-side auto-creation is off) and waits until
     every partition has a leader. replication_factor None: the cluster's default."""
-    argv = [os.path.join(SOURCE_DIR, "deploy", "kafka", "kafka.sh"), "create-topic", "--bootstrap", bootstrap(),
+    argv = [os.path.join(SOURCE_DIR, "deploy", "kafka", "kafka.sh"), "create-topic", "--bootstrap",
+            bootstrap_servers or bootstrap(),
             "--topic", name, "--partitions", str(partitions)]
     if replication_factor is not None:
         argv += ["--replication-factor", str(replication_factor)]
@@ -170,8 +179,165 @@ def create_topic(name, partitions=3, replication_factor=None, config=None, timeo
     env = dict(os.environ, KAFKA_LIBS=kafka_libs())
     proc = subprocess.run(argv, capture_output=True, timeout=timeout, env=env)
     check(proc.returncode == 0, f"create topic {name}: {proc.stderr.decode(errors='replace')[-2000:]}")
-    wait_until(lambda: topic_partitions(name) == partitions, timeout, 0.3, f"topic {name} with {partitions} leaders")
+    wait_until(lambda: topic_partitions(name, bootstrap_servers=bootstrap_servers) == partitions, timeout, 0.3,
+               f"topic {name} with {partitions} leaders")
     return name
+
+
+def topic_metadata(topic, bootstrap_servers=None, timeout=10):
+    """{partition: {"leader": id, "replicas": [ids], "isrs": [ids]}} of topic as kcat -L reports it ({} if the
+    broker does not know it). leader -1: none."""
+    out = subprocess.run(_kcat("-L", "-t", topic, "-m", "5", bootstrap_servers=bootstrap_servers),
+                         capture_output=True, timeout=timeout).stdout.decode()
+    parts = {}
+    for m in re.finditer(r"partition (\d+), leader (-?\d+), replicas: ([\d,]*), isrs: ([\d,]*)", out):
+        ids = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
+        parts[int(m.group(1))] = {"leader": int(m.group(2)), "replicas": ids(m.group(3)), "isrs": ids(m.group(4))}
+    return parts
+
+
+# ---- private brokers (fault tests) ------------------------------------------------------------------
+
+KAFKA_SH = os.path.join(SOURCE_DIR, "deploy", "kafka", "kafka.sh")
+_live_kafka = set()
+
+
+def _kafka_sh(*args, timeout=180, what="kafka.sh"):
+    env = dict(os.environ, KAFKA_LIBS=kafka_libs())
+    return _run([KAFKA_SH, *[str(a) for a in args]], timeout, what, env=env).decode().strip()
+
+
+def _non_ephemeral_ports():
+    """(low, high): ports outside the kernel's ephemeral range, which is never handed to an outgoing connection,
+    so a killed broker's port is still free when it restarts."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            first, last = (int(x) for x in f.read().split()[:2])
+    except (OSError, ValueError):
+        first, last = 32768, 60999
+    return (20000, first) if first >= 25000 else (last + 1, 65536)
+
+
+def free_port_range(n, tries=200):
+    """A base port P with P..P+n-1 all free on 127.0.0.1, outside the ephemeral range (kafka.sh start-cluster
+    takes consecutive ports)."""
+    rng = random.Random()
+    low, high = _non_ephemeral_ports()
+    for _ in range(tries):
+        base = rng.randrange(low, high - n)
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError(f"no {n} consecutive free ports found")
+
+
+def free_ports(n):
+    """n distinct (consecutive) free ports of 127.0.0.1, outside the ephemeral range (see free_port_range)."""
+    base = free_port_range(n)
+    return list(range(base, base + n))
+
+
+class KafkaBroker:
+    """A private single-node KRaft broker (kafka.sh start) under its own directory, on free ports unless given.
+    start=False only chooses the ports (a test can point services at a port where nothing listens yet).
+
+        with h.KafkaBroker() as kb:
+            kb.kill9(); kb.start()          # same directory and ports: the same broker, restarted
+    """
+
+    def __init__(self, port=None, controller_port=None, start=True):
+        ports = [p for p in free_ports(3) if p != port]
+        self.port = port or ports[0]
+        self.controller_port = controller_port or ports[1]
+        self.dir = tempfile.mkdtemp(prefix="test-kafka-")
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        _live_kafka.add(self)
+        if start:
+            self.start()
+
+    def start(self):
+        """Starts (or restarts) the broker; returns once it answers metadata requests."""
+        _kafka_sh("start", "--dir", self.dir, "--port", self.port, "--controller-port", self.controller_port,
+                  what=f"start broker on {self.bootstrap}")
+
+    def kill9(self):
+        _kafka_sh("kill", "--dir", self.dir, timeout=60, what=f"kill -9 broker on {self.bootstrap}")
+
+    def pid(self):
+        try:
+            with open(os.path.join(self.dir, "kafka.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def close(self, keep=False):
+        """Stops the broker (SIGKILL: it is thrown away) and removes its directory unless keep."""
+        if self not in _live_kafka:
+            return
+        _live_kafka.discard(self)
+        subprocess.run([KAFKA_SH, "kill", "--dir", self.dir], capture_output=True, timeout=60)
+        if keep:
+            sys.stderr.write(f"broker {self.bootstrap} kept in {self.dir}\n")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(keep=exc_type is not None)
+        return False
+
+
+class KafkaCluster:
+    """A private 3-node KRaft cluster (kafka.sh start-cluster: nodes 1..3, replication 3, min.insync.replicas 2)
+    on 6 consecutive free ports. Node n's broker port is base_port + n - 1."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="test-kafka-cluster-")
+        self.base_port = free_port_range(6)
+        _live_kafka.add(self)
+        try:
+            self.bootstrap = _kafka_sh("start-cluster", "--dir", self.dir, "--base-port", self.base_port,
+                                       timeout=240, what="start a 3-node cluster").splitlines()[-1]
+        except BaseException:
+            self.close(keep=True)
+            raise
+
+    def node_port(self, node):
+        return self.base_port + node - 1
+
+    def kill9(self, node):
+        _kafka_sh("kill-node", "--dir", self.dir, "--node", node, timeout=60, what=f"kill -9 node {node}")
+
+    def restart(self, node):
+        _kafka_sh("restart-node", "--dir", self.dir, "--node", node, what=f"restart node {node}")
+
+    def close(self, keep=False):
+        if self not in _live_kafka:
+            return
+        _live_kafka.discard(self)
+        subprocess.run([KAFKA_SH, "kill-cluster", "--dir", self.dir], capture_output=True, timeout=60)
+        if keep:
+            sys.stderr.write(f"cluster kept in {self.dir}\n")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(keep=exc_type is not None)
+        return False
 
 
 # ---- services ---------------------------------------------------------------------------------------
@@ -363,3 +529,5 @@ class Service:
 def _kill_leftovers():
     for svc in list(_live):
         svc.kill9()
+    for kafka in list(_live_kafka):
+        kafka.close(keep=True)
