@@ -395,10 +395,11 @@ void consumer_close(consumer_t *c)
 void consumer_free(consumer_t *c)
 {
     /*
-     * A metadata probe still running on the threadpool uses rk and writes into c: wait for it (bounded by
-     * PROBE_TIMEOUT_MS; consumer_close stopped new ones) instead of destroying both under it.
+     * A metadata probe or a fetch kick still running on the threadpool uses rk and writes into c: wait for
+     * them (bounded by PROBE_TIMEOUT_MS and KICK_TIMEOUT_MS; consumer_close stopped new ones) instead of
+     * destroying both under them.
      */
-    while (c->probe_running)
+    while (c->probe_running || c->kick_running)
         uv_run(c->loop, UV_RUN_ONCE);
     for (size_t p = 0; p < c->n_parts; p++)
         rd_kafka_consume_stop(c->rkt, (int32_t)p);
