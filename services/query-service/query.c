@@ -90,7 +90,8 @@ static void query_serialize_snapshot(query_t *q, buf_t *out)
         offsets[i] = parts[i].next_offset;
     }
     buf_reset(out);
-    snapshot_serialize(q->views, ids, offsets, n, q->cfg.topic, out);
+    q->snapshot_evicted.file_len = results_csv_evicted_state(q->csv, &q->snapshot_evicted.pending);
+    snapshot_serialize(q->views, ids, offsets, n, q->cfg.topic, &q->snapshot_evicted, out);
     free(ids);
     free(offsets);
 }
@@ -147,7 +148,9 @@ static void query_restore(query_t *q, const views_config_t *vc)
     char topic[512];
     char err[512];
     views_t *views = NULL;
-    int rc = snapshot_load(q->cfg.state_dir, vc, &views, &ids, &offsets, &n, topic, sizeof(topic), err, sizeof(err));
+    snapshot_evicted_t evicted = {-1, BUF_INIT};
+    int rc = snapshot_load(q->cfg.state_dir, vc, &views, &ids, &offsets, &n, topic, sizeof(topic), &evicted, err,
+                           sizeof(err));
     if (rc == 0 && strcmp(topic, q->cfg.topic) != 0) {
         log_warn("snapshot_other_topic", "snapshot is of topic %s, not %s: rebuilding from the start", topic,
                  q->cfg.topic);
@@ -167,6 +170,9 @@ static void query_restore(query_t *q, const views_config_t *vc)
         log_error("snapshot_corrupt", "%s: rebuilding from the start of the topic", err);
     }
     q->views = views != NULL ? views : views_new(vc);
+    /* equipment_windows.csv follows the state: as the snapshot left it, or empty when rebuilding from the start. */
+    results_csv_restore_evicted(q->csv, rc == 0 ? evicted.file_len : 0, evicted.pending.data, evicted.pending.len);
+    buf_free(&evicted.pending);
     free(ids);
     free(offsets);
 }
@@ -276,6 +282,7 @@ void query_free(query_t *q)
     if (q->codec != NULL)
         route_codec_free(q->codec);
     buf_free(&q->snapshot_buf);
+    buf_free(&q->snapshot_evicted.pending);
     buf_free(&q->top_airports.body);
     buf_free(&q->top_windows.body);
     if (q->http != NULL)

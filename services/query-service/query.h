@@ -15,6 +15,7 @@
 #include "http_server.h"
 #include "metrics.h"
 #include "route_codec.h"
+#include "snapshot.h"
 #include "views.h"
 
 typedef struct query_config_s {
@@ -63,6 +64,7 @@ typedef struct query_s {
     uv_timer_t snapshot_timer;
     uv_work_t snapshot_work;
     buf_t snapshot_buf;
+    snapshot_evicted_t snapshot_evicted; /* scratch for serializing: equipment_windows.csv's part of the state */
     bool snapshot_running;
     uint64_t snapshot_version;
     uint64_t snapshots_written;

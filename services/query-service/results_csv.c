@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -30,7 +31,9 @@ struct results_csv_s {
     uint64_t written_version;
     buf_t files[CSV_FILES]; /* rendered on the loop, written by the threadpool */
     buf_t evicted;          /* rows for equipment_windows.csv, appended on the next write */
-    buf_t evicted_writing;
+    buf_t evicted_writing;  /* rows the write in progress appends */
+    uint64_t evicted_file_len; /* equipment_windows.csv's length once the last append completed */
+    uint64_t evicted_len_after; /* set by the write in progress: the length after its append */
     uv_idle_t render_idle; /* renders the next slice of dump_table.csv between loop iterations */
     bool rendering;
     uint64_t dump_next, dump_end; /* recent-ring sequence numbers still to render */
@@ -145,15 +148,44 @@ static void write_files(results_csv_t *csv)
     }
     if (csv->evicted_writing.len == 0)
         return;
-    snprintf(path, sizeof(path), "%s/equipment_windows.csv", csv->dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    bool fresh = fd >= 0 && lseek(fd, 0, SEEK_END) == 0;
+    /*
+     * Written at the known end rather than appended: whatever a failed or interrupted earlier write left past
+     * evicted_file_len is overwritten, so the file always holds exactly what the snapshots account for.
+     */
+    snprintf(path, sizeof(path), "%s/%s", csv->dir, RESULTS_CSV_EVICTED_FILE);
     static const char header[] = "start,end,equipment,count\n";
-    if (fd < 0 || (fresh && write(fd, header, sizeof(header) - 1) < 0) ||
-        write(fd, csv->evicted_writing.data, csv->evicted_writing.len) != (ssize_t)csv->evicted_writing.len)
-        snprintf(csv->error, sizeof(csv->error), "appending to %.200s: %s", path, strerror(errno));
+    off_t at = (off_t)csv->evicted_file_len;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    bool ok = fd >= 0 && ftruncate(fd, at) == 0;
+    if (ok && at == 0) {
+        ok = pwrite(fd, header, sizeof(header) - 1, 0) == (ssize_t)(sizeof(header) - 1);
+        at = (off_t)(sizeof(header) - 1);
+    }
+    ok = ok && pwrite(fd, csv->evicted_writing.data, csv->evicted_writing.len, at) ==
+                   (ssize_t)csv->evicted_writing.len;
+    ok = ok && fdatasync(fd) == 0; /* durable before a snapshot may count it as written */
+    if (!ok)
+        snprintf(csv->error, sizeof(csv->error), "writing %.200s: %s", path, strerror(errno));
+    else
+        csv->evicted_len_after = (uint64_t)at + csv->evicted_writing.len;
     if (fd >= 0)
         close(fd);
+}
+
+/* Loop: the append ended; on failure its rows go back in front of those evicted since (retried next time). */
+static void evicted_write_done(results_csv_t *csv)
+{
+    if (csv->evicted_writing.len == 0)
+        return;
+    if (csv->error[0] == '\0') {
+        csv->evicted_file_len = csv->evicted_len_after;
+    } else {
+        buf_append(&csv->evicted_writing, csv->evicted.data, csv->evicted.len);
+        buf_t t = csv->evicted;
+        csv->evicted = csv->evicted_writing;
+        csv->evicted_writing = t;
+    }
+    buf_reset(&csv->evicted_writing);
 }
 
 static void on_work(uv_work_t *req)
@@ -167,7 +199,7 @@ static void on_work_done(uv_work_t *req, int status)
     csv->writing = false;
     if (status == 0 && csv->error[0] != '\0')
         log_error("results_write_failed", "%s", csv->error);
-    buf_reset(&csv->evicted_writing);
+    evicted_write_done(csv);
 }
 
 /* Hands the evicted rows to the writer: the loop keeps adding to `evicted` meanwhile. */
@@ -237,6 +269,43 @@ void results_csv_on_evicted(void *data, int64_t start_us, int64_t end_us, const 
     buf_printf(&csv->evicted, "%s,%s,", start, end);
     csv_field(&csv->evicted, equipment, len);
     buf_printf(&csv->evicted, ",%llu\n", (unsigned long long)count);
+}
+
+int64_t results_csv_evicted_state(const results_csv_t *csv, buf_t *pending)
+{
+    buf_reset(pending);
+    buf_append(pending, csv->evicted_writing.data, csv->evicted_writing.len);
+    buf_append(pending, csv->evicted.data, csv->evicted.len);
+    return (int64_t)csv->evicted_file_len;
+}
+
+void results_csv_restore_evicted(results_csv_t *csv, int64_t file_len, const char *pending, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", csv->dir, RESULTS_CSV_EVICTED_FILE);
+    struct stat sb;
+    uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    if (file_len < 0) {
+        csv->evicted_file_len = size; /* a snapshot without the record: append after what is there */
+    } else if (size < (uint64_t)file_len) {
+        log_warn("results_evicted_short", "%s holds %llu bytes, the snapshot counted %lld: rows are missing", path,
+                 (unsigned long long)size, (long long)file_len);
+        csv->evicted_file_len = size;
+    } else {
+        /* Rows written after the snapshot come again from the replay: cut them (done by the next write). */
+        if (size > (uint64_t)file_len)
+            log_info("results_evicted_rewound", "%s: %llu bytes past the snapshot will be rewritten by the replay",
+                     path, (unsigned long long)(size - (uint64_t)file_len));
+        csv->evicted_file_len = (uint64_t)file_len;
+        if (size > (uint64_t)file_len && truncate(path, (off_t)file_len) != 0)
+            log_error("results_write_failed", "truncating %s: %s", path, strerror(errno));
+    }
+    /* The snapshot's pending rows go before any evicted while it loaded. */
+    buf_t rows = BUF_INIT;
+    buf_append(&rows, pending, len);
+    buf_append(&rows, csv->evicted.data, csv->evicted.len);
+    buf_free(&csv->evicted);
+    csv->evicted = rows;
 }
 
 static void on_timer_closed(uv_handle_t *h)

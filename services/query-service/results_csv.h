@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "views.h"
 
 typedef struct results_csv_s results_csv_t;
@@ -20,6 +21,19 @@ results_csv_t *results_csv_new(uv_loop_t *loop, const char *dir);
 /* The views' eviction callback: queues one evicted window row for equipment_windows.csv. */
 void results_csv_on_evicted(void *data, int64_t start_us, int64_t end_us, const char *equipment, size_t len,
                             uint64_t count);
+#define RESULTS_CSV_EVICTED_FILE "equipment_windows.csv"
+
+/*
+ * For a snapshot: @returns equipment_windows.csv's length after the last completed append, and fills pending
+ * with the rows evicted from the views but not yet in the file (in flight or waiting).
+ */
+int64_t results_csv_evicted_state(const results_csv_t *csv, buf_t *pending);
+/*
+ * At start, before the views are set: equipment_windows.csv back to what the restored state accounts for.
+ * file_len from the snapshot (0 with no snapshot: the replay from the topic's start writes every row again;
+ * -1: unknown, keep the file), pending its rows not yet written. Blocking file I/O: start-up only.
+ */
+void results_csv_restore_evicted(results_csv_t *csv, int64_t file_len, const char *pending, size_t len);
 /* The views to write; from then on checked every second. */
 void results_csv_set_views(results_csv_t *csv, views_t *views);
 /* Shutdown: stop the timer, write everything now (blocking: the loop is ending), free. */

@@ -22,8 +22,11 @@
 #define SECTION_HEADER_LEN 16
 #define MAX_FILE (UINT64_C(1) << 32) /* far above any real state; keeps a bad length from allocating wildly */
 
-enum { SEC_TOPIC = 1, SEC_OFFSETS, SEC_CONFIG, SEC_AIRPORTS, SEC_WINDOWS, SEC_RECENT, SEC_COUNT };
-static const char *const section_names[SEC_COUNT] = {"", "topic", "offsets", "config", "airports", "windows", "recent"};
+enum { SEC_TOPIC = 1, SEC_OFFSETS, SEC_CONFIG, SEC_AIRPORTS, SEC_WINDOWS, SEC_RECENT, SEC_EVICTED, SEC_COUNT };
+static const char *const section_names[SEC_COUNT] = {"",        "topic",   "offsets", "config",
+                                                     "airports", "windows", "recent",  "evicted"};
+/* Sections every snapshot has; EVICTED came later and is optional. */
+#define SEC_REQUIRED_END SEC_EVICTED
 
 /* ---- writing ---- */
 
@@ -128,7 +131,7 @@ static void put_window_row(void *data, int64_t start_us, int64_t end_us, const c
 }
 
 void snapshot_serialize(views_t *v, const int32_t *partitions, const int64_t *offsets, size_t n, const char *topic,
-                        buf_t *out)
+                        const snapshot_evicted_t *evicted, buf_t *out)
 {
     buf_reset(out);
     const views_stats_t *st = views_stats(v);
@@ -203,6 +206,14 @@ void snapshot_serialize(views_t *v, const int32_t *partitions, const int64_t *of
         put_end(out, p);
     }
     section_end(out, at);
+
+    if (evicted != NULL && evicted->file_len >= 0) {
+        at = section_begin(out, SEC_EVICTED);
+        put_u64(out, (uint64_t)evicted->file_len);
+        put_u64(out, evicted->pending.len);
+        buf_append(out, evicted->pending.data, evicted->pending.len);
+        section_end(out, at);
+    }
 
     le64((unsigned char *)out->data + 16, (uint64_t)(out->len - HEADER_LEN));
     put_u64(out, 0); /* CRC, filled by snapshot_seal off the loop */
@@ -440,8 +451,28 @@ static int load_views(load_t *ld, views_t *v)
     return section_done(ld, SEC_RECENT);
 }
 
+static int load_evicted(load_t *ld, snapshot_evicted_t *out)
+{
+    out->file_len = -1;
+    buf_reset(&out->pending);
+    if (!ld->seen[SEC_EVICTED])
+        return 0;
+    reader_t *r = &ld->sec[SEC_EVICTED];
+    uint64_t file_len = get_u64(r);
+    uint64_t len = get_u64(r);
+    const unsigned char *rows = r->bad || len > r->left ? NULL : get_bytes(r, (size_t)len);
+    if (rows == NULL || file_len > INT64_MAX)
+        FAIL("snapshot evicted section is out of bounds");
+    if (section_done(ld, SEC_EVICTED) != 0)
+        return -1;
+    out->file_len = (int64_t)file_len;
+    buf_append(&out->pending, rows, (size_t)len);
+    return 0;
+}
+
 static int load(load_t *ld, const unsigned char *data, size_t len, const views_config_t *cfg, views_t **views_out,
-                int32_t **parts_out, int64_t **offs_out, size_t *n_out, char *topic, size_t topic_size)
+                int32_t **parts_out, int64_t **offs_out, size_t *n_out, char *topic, size_t topic_size,
+                snapshot_evicted_t *evicted_out)
 {
     if (len < HEADER_LEN + TRAILER_LEN)
         FAIL("snapshot is truncated: %zu bytes", len);
@@ -472,7 +503,7 @@ static int load(load_t *ld, const unsigned char *data, size_t len, const views_c
         ld->seen[tag] = true;
         ld->sec[tag] = (reader_t){p, (size_t)slen, false};
     }
-    for (int tag = 1; tag < SEC_COUNT; tag++)
+    for (int tag = 1; tag < SEC_REQUIRED_END; tag++)
         if (!ld->seen[tag])
             FAIL("snapshot has no %s section", section_names[tag]);
 
@@ -481,6 +512,12 @@ static int load(load_t *ld, const unsigned char *data, size_t len, const views_c
         FAIL("snapshot topic name is too long or holds a NUL byte");
     memcpy(topic, t->p, t->left);
     topic[t->left] = '\0';
+
+    snapshot_evicted_t scratch = {-1, BUF_INIT};
+    int rc = load_evicted(ld, evicted_out != NULL ? evicted_out : &scratch);
+    buf_free(&scratch.pending);
+    if (rc != 0)
+        return -1;
 
     views_t *v = views_new(cfg);
     if (load_views(ld, v) != 0) {
@@ -506,11 +543,20 @@ static void clear_outputs(views_t **views_out, int32_t **parts_out, int64_t **of
         topic[0] = '\0';
 }
 
+static void clear_evicted(snapshot_evicted_t *evicted_out)
+{
+    if (evicted_out != NULL) {
+        evicted_out->file_len = -1;
+        buf_reset(&evicted_out->pending);
+    }
+}
+
 int snapshot_load_buffer(const void *data, size_t len, const views_config_t *cfg, views_t **views_out,
                          int32_t **partitions_out, int64_t **offsets_out, size_t *n_out, char *topic,
-                         size_t topic_size, char *errstr, size_t errstr_size)
+                         size_t topic_size, snapshot_evicted_t *evicted_out, char *errstr, size_t errstr_size)
 {
     clear_outputs(views_out, partitions_out, offsets_out, n_out, topic, topic_size);
+    clear_evicted(evicted_out);
     load_t ld;
     memset(&ld, 0, sizeof(ld));
     ld.errstr = errstr;
@@ -519,17 +565,20 @@ int snapshot_load_buffer(const void *data, size_t len, const views_config_t *cfg
         snprintf(errstr, errstr_size, "no room for the topic name");
         return -1;
     }
-    int rc = load(&ld, data, len, cfg, views_out, partitions_out, offsets_out, n_out, topic, topic_size);
-    if (rc != 0)
+    int rc = load(&ld, data, len, cfg, views_out, partitions_out, offsets_out, n_out, topic, topic_size, evicted_out);
+    if (rc != 0) {
         clear_outputs(views_out, partitions_out, offsets_out, n_out, topic, topic_size);
+        clear_evicted(evicted_out);
+    }
     return rc;
 }
 
 int snapshot_load(const char *dir, const views_config_t *cfg, views_t **views_out, int32_t **partitions_out,
-                  int64_t **offsets_out, size_t *n_out, char *topic, size_t topic_size, char *errstr,
-                  size_t errstr_size)
+                  int64_t **offsets_out, size_t *n_out, char *topic, size_t topic_size, snapshot_evicted_t *evicted_out,
+                  char *errstr, size_t errstr_size)
 {
     clear_outputs(views_out, partitions_out, offsets_out, n_out, topic, topic_size);
+    clear_evicted(evicted_out);
     char path[PATH_MAX];
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, SNAPSHOT_FILE_NAME) >= sizeof(path)) {
         snprintf(errstr, errstr_size, "state directory path too long: %s", dir);
@@ -566,7 +615,7 @@ int snapshot_load(const char *dir, const views_config_t *cfg, views_t **views_ou
     } else {
         char reason[400];
         rc = snapshot_load_buffer(data, len, cfg, views_out, partitions_out, offsets_out, n_out, topic, topic_size,
-                                  reason, sizeof(reason));
+                                  evicted_out, reason, sizeof(reason));
         if (rc != 0)
             snprintf(errstr, errstr_size, "%s: %s", path, reason);
     }

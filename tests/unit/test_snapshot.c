@@ -166,7 +166,7 @@ static void test_round_trip(void)
     make_tmpdir();
     char err[512];
     double t0 = now_s();
-    snapshot_serialize(v, parts, offs, 3, "routes_data", &snap);
+    snapshot_serialize(v, parts, offs, 3, "routes_data", NULL, &snap);
     double t1 = now_s();
     ASSERT_EQ(snapshot_write_file(tmpdir, &snap, err, sizeof(err)), 0);
     double t2 = now_s();
@@ -178,7 +178,7 @@ static void test_round_trip(void)
     int64_t *bo = NULL;
     size_t n = 0;
     char topic[64];
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &back, &bp, &bo, &n, topic, sizeof(topic), err, sizeof(err)), 0);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &back, &bp, &bo, &n, topic, sizeof(topic), NULL, err, sizeof(err)), 0);
     ASSERT_STR_EQ(topic, "routes_data");
     ASSERT_EQ(n, 3);
     for (size_t i = 0; i < 3; i++) {
@@ -203,8 +203,8 @@ static void test_round_trip(void)
     buf_t snap2 = BUF_INIT;
     free(bp);
     free(bo);
-    snapshot_serialize(v, parts, offs, 3, "routes_data", &snap);
-    snapshot_serialize(back, parts, offs, 3, "routes_data", &snap2);
+    snapshot_serialize(v, parts, offs, 3, "routes_data", NULL, &snap);
+    snapshot_serialize(back, parts, offs, 3, "routes_data", NULL, &snap2);
     ASSERT_EQ(snap.len, snap2.len);
     ASSERT(memcmp(snap.data, snap2.data, snap.len) == 0);
     buf_free(&snap2);
@@ -224,9 +224,9 @@ static void test_missing(void)
     int64_t *o = (int64_t *)&cfg;
     size_t n = 7;
     char topic[64] = "x", err[256] = "";
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &v, &p, &o, &n, topic, sizeof(topic), err, sizeof(err)), 1);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &v, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), 1);
     ASSERT(v == NULL && p == NULL && o == NULL && n == 0 && topic[0] == '\0');
-    ASSERT_EQ(snapshot_load("/nonexistent/dir", &cfg, &v, &p, &o, &n, topic, sizeof(topic), err, sizeof(err)), 1);
+    ASSERT_EQ(snapshot_load("/nonexistent/dir", &cfg, &v, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), 1);
     remove_tmpdir();
 }
 
@@ -237,7 +237,7 @@ static int load_bytes(const void *data, size_t len, const views_config_t *cfg, c
     int64_t *o = NULL;
     size_t n = 0;
     char topic[64];
-    int rc = snapshot_load_buffer(data, len, cfg, &v, &p, &o, &n, topic, sizeof(topic), err, errsize);
+    int rc = snapshot_load_buffer(data, len, cfg, &v, &p, &o, &n, topic, sizeof(topic), NULL, err, errsize);
     if (rc != 0) {
         ASSERT(v == NULL && p == NULL && o == NULL && n == 0 && topic[0] == '\0');
         ASSERT(err[0] != '\0');
@@ -267,7 +267,7 @@ static void test_corrupt(void)
     int64_t offs[2] = {1500, 1500};
     buf_t snap = BUF_INIT;
     char err[512];
-    snapshot_serialize(v, parts, offs, 2, "routes_data", &snap);
+    snapshot_serialize(v, parts, offs, 2, "routes_data", NULL, &snap);
     snapshot_seal(&snap);
     ASSERT_EQ(load_bytes(snap.data, snap.len, &cfg, err, sizeof(err)), 0);
 
@@ -294,32 +294,32 @@ static void test_corrupt(void)
     size_t n = 0;
     char topic[64];
     write_raw("", 0);
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), -1);
     ASSERT(strstr(err, "truncated") != NULL);
     write_raw(snap.data, snap.len - 1);
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), -1);
     write_raw(copy, snap.len);
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), -1);
     ASSERT(strstr(err, "magic") != NULL);
     memcpy(copy, snap.data, snap.len);
     copy[snap.len / 2] ^= 1;
     write_raw(copy, snap.len);
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), -1);
     ASSERT(strstr(err, "checksum") != NULL);
     ASSERT(out == NULL && p == NULL && o == NULL && n == 0);
     /* A topic name longer than the caller's room. */
     write_raw(snap.data, snap.len);
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, 5, err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, 5, NULL, err, sizeof(err)), -1);
     /* Another window size: rebuilt, not misread. */
     views_config_t other = cfg;
     other.window_us = 30 * S;
-    ASSERT_EQ(snapshot_load(tmpdir, &other, &out, &p, &o, &n, topic, sizeof(topic), err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &other, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), -1);
     ASSERT(strstr(err, "window") != NULL);
     /* A smaller recent capacity keeps the newest rows; retention may change. */
     other = cfg;
     other.recent_capacity = 10;
     other.retention_us = 0;
-    ASSERT_EQ(snapshot_load(tmpdir, &other, &out, &p, &o, &n, topic, sizeof(topic), err, sizeof(err)), 0);
+    ASSERT_EQ(snapshot_load(tmpdir, &other, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), 0);
     ASSERT_EQ(recent_count(views_recent(out)), 10);
     ASSERT_EQ(recent_total_pushed(views_recent(out)), 3000);
     recent_row_t a, b;
@@ -343,7 +343,7 @@ static void test_consistent_crc_bad_content(void)
     views_t *v = random_views(&cfg, 500);
     buf_t snap = BUF_INIT;
     char err[512];
-    snapshot_serialize(v, NULL, NULL, 0, "t", &snap);
+    snapshot_serialize(v, NULL, NULL, 0, "t", NULL, &snap);
     int rejected = 0, accepted = 0;
     for (size_t i = 24; i < snap.len - 8; i += 1 + i / 64) {
         buf_t copy = BUF_INIT;
@@ -368,13 +368,13 @@ static void test_empty_views(void)
     views_t *v = views_new(&cfg);
     buf_t snap = BUF_INIT;
     char err[256], topic[16];
-    snapshot_serialize(v, NULL, NULL, 0, "", &snap);
+    snapshot_serialize(v, NULL, NULL, 0, "", NULL, &snap);
     snapshot_seal(&snap);
     views_t *back = NULL;
     int32_t *p = NULL;
     int64_t *o = NULL;
     size_t n = 9;
-    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &back, &p, &o, &n, topic, sizeof(topic), err,
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &back, &p, &o, &n, topic, sizeof(topic), NULL, err,
                                    sizeof(err)),
               0);
     ASSERT(p == NULL && o == NULL && n == 0);
@@ -385,9 +385,62 @@ static void test_empty_views(void)
     buf_free(&snap);
 }
 
+/* The equipment_windows.csv record: round trip, absent in an older snapshot, and a bad length rejected. */
+static void test_evicted_record(void)
+{
+    views_config_t cfg;
+    small_config(&cfg);
+    views_t *v = random_views(&cfg, 300);
+    char err[256], topic[16];
+    views_t *back = NULL;
+    int32_t *p = NULL;
+    int64_t *o = NULL;
+    size_t n = 0;
+    snapshot_evicted_t in = {12345, BUF_INIT}, out = {7, BUF_INIT};
+    buf_append_str(&in.pending, "2021-05-04 09:58:00,2021-05-04 09:58:30,\"A,B\",3\n");
+    buf_t snap = BUF_INIT;
+    snapshot_serialize(v, NULL, NULL, 0, "t", &in, &snap);
+    snapshot_seal(&snap);
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &back, &p, &o, &n, topic, sizeof(topic), &out, err,
+                                   sizeof(err)),
+              0);
+    ASSERT_EQ(out.file_len, 12345);
+    ASSERT_EQ(out.pending.len, in.pending.len);
+    ASSERT(memcmp(out.pending.data, in.pending.data, in.pending.len) == 0);
+    views_free(back);
+
+    /* Without the record (NULL, as a snapshot written before it existed): file_len -1, nothing pending. */
+    snapshot_serialize(v, NULL, NULL, 0, "t", NULL, &snap);
+    snapshot_seal(&snap);
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &back, &p, &o, &n, topic, sizeof(topic), &out, err,
+                                   sizeof(err)),
+              0);
+    ASSERT_EQ(out.file_len, -1);
+    ASSERT_EQ(out.pending.len, 0);
+    views_free(back);
+
+    /* A pending length past the section: rejected, outputs cleared. */
+    snapshot_serialize(v, NULL, NULL, 0, "t", &in, &snap);
+    size_t len_at = snap.len - 8 /* CRC */ - in.pending.len - 8;
+    snap.data[len_at] = (char)0xff;
+    snapshot_seal(&snap);
+    out.file_len = 99;
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &back, &p, &o, &n, topic, sizeof(topic), &out, err,
+                                   sizeof(err)),
+              -1);
+    ASSERT(strstr(err, "evicted") != NULL);
+    ASSERT(back == NULL);
+    ASSERT_EQ(out.file_len, -1);
+    buf_free(&snap);
+    buf_free(&in.pending);
+    buf_free(&out.pending);
+    views_free(v);
+}
+
 int main(void)
 {
     RUN_TEST(test_round_trip);
+    RUN_TEST(test_evicted_record);
     RUN_TEST(test_missing);
     RUN_TEST(test_corrupt);
     RUN_TEST(test_consistent_crc_bad_content);

@@ -173,7 +173,7 @@ static void test_apply_rate(void)
     int32_t part = 0;
     int64_t off = TOTAL;
     double t3 = now_s();
-    snapshot_serialize(v, &part, &off, 1, "routes_data", &snap);
+    snapshot_serialize(v, &part, &off, 1, "routes_data", NULL, &snap);
     double t4 = now_s();
     snapshot_seal(&snap);
     double t5 = now_s();
