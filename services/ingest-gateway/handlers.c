@@ -130,7 +130,9 @@ static void on_produce(h2o_req_t *req, void *data)
     const char *shown = file_param;
     long flen = query_string_get(qs, qlen, "file", file_param, sizeof(file_param));
     if (flen == -2 || flen == 0) {
-        http_send_error(req, 400, "parameter 'file' must be a file name");
+        /* Empty, longer than the buffer or holding a NUL (%00): say which limits apply, not just "bad". */
+        http_send_error(req, 400, "parameter 'file' must be a file name of 1 to %zu bytes without NUL",
+                        sizeof(file_param) - 1);
         return;
     }
     if (flen > 0) {
