@@ -136,10 +136,10 @@ def main():
         expect_400(gw, {"file": "missing.dat"}, "'missing.dat' not found in the data directory")
         expect_400(gw, {"file": "a_directory"}, "'a_directory' is not a regular file")
         expect_400(gw, {"file": "a_fifo"}, "'a_fifo' is not a regular file")
-        expect_400(gw, {"file": ""}, "parameter 'file' must be a file name")
+        expect_400(gw, {"file": ""}, "parameter 'file' must be a file name of 1 to 1023 bytes without NUL")
         st, _, body = gw.get("/produce?file=good.dat%00.txt")
-        h.check(st == 400 and "file" in envelope(body)["message"], f"NUL in file: {st} {body!r}")
-        expect_400(gw, {"file": "x" * 5000}, "parameter 'file' must be a file name")
+        h.check(st == 400 and "without NUL" in envelope(body)["message"], f"NUL in file: {st} {body!r}")
+        expect_400(gw, {"file": "x" * 5000}, "parameter 'file' must be a file name of 1 to 1023 bytes")
         h.check(events.new() == [] and dead.new() == [], "refused files produced nothing")
         normal()
 
