@@ -6,6 +6,7 @@ import json
 import resource
 import selectors
 import socket
+import struct
 import tempfile
 import time
 
@@ -159,6 +160,91 @@ def starved(kind, args, path, n):
         h.check(svc.running(), f"{kind} survived fd exhaustion")
         log(f"{kind} with 128 fds: {answered} of {n} connections answered, {refused} refused, serving after")
     h.check(svc.proc.returncode == 0, f"{kind} exit code {svc.proc.returncode} after fd exhaustion")
+
+
+def hang_up(s, reset):
+    """Closes a client socket with a FIN, or with an RST when reset (SO_LINGER 0)."""
+    if reset:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
+def vanishing_readers(q, normal):
+    """20 clients that leave in the middle of a streamed /dump_table, half of them with a reset."""
+    for i in range(20):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect((q.host, q.port))
+        s.sendall(request_bytes("/dump_table", close=False))
+        h.check(s.recv(100).startswith(b"HTTP/1.1 200 "), "/dump_table starts")
+        hang_up(s, reset=i % 2 == 1)
+        normal()
+    log("query: 20 clients left in the middle of /dump_table")
+
+
+def job_flood(topic):
+    """A gateway of its own (its own topic, --max-jobs 3): clients that leave in the middle of a synchronous
+    /produce (the job goes on and finishes, nothing lost), then more async jobs than allowed (429 with the reason)."""
+    args = ["--topic", topic, "--routes-file", h.routes_file(), "--results-dir", tempfile.mkdtemp(), "--max-jobs", "3"]
+    with h.Service("gateway", args) as gw:
+        h.wait_until(lambda: gw.get("/readyz")[0] == 200, 60, what="flood gateway ready")
+
+        def jobs():
+            return envelope(gw.get("/jobs")[2])["data"]
+
+        for reset in (False, True):
+            s = socket.create_connection((gw.host, gw.port), timeout=10)
+            s.sendall(request_bytes("/produce?limit=2000&rate=20000", close=False))
+            time.sleep(0.05)
+            hang_up(s, reset)
+        h.wait_until(lambda: len(jobs()) == 2 and all(j["state"] == "finished" for j in jobs()), 30,
+                     what="jobs of departed clients finish")
+        for j in jobs():
+            h.check(j["lines"] == 2000 and j["delivered"] + j["transform_errors"] == 2000 and j["failed"] == 0
+                    and j["in_flight"] == 0, f"job of a departed client: {j}")
+        started = []
+        for _ in range(3):
+            st, _, body = gw.get("/produce", params={"async": "1", "loop": "1", "rate": "5"})
+            h.check(st == 202, f"async job: {st} {body[:200]!r}")
+            started.append(envelope(body)["data"][0]["id"])
+        for params in ({"async": "1", "loop": "1", "rate": "5"}, {"limit": "10"}):
+            expect_error(gw, "GET", "/produce?" + "&".join(f"{k}={v}" for k, v in params.items()), 429,
+                         "3 replay jobs are already running")
+        h.check(gw.get("/healthz")[0] == 200, "flood gateway serving at its job limit")
+        st, _, _ = gw.delete("/jobs/" + started[0])
+        h.check(st == 200, "DELETE a job")
+        h.wait_until(lambda: envelope(gw.get("/jobs/" + started[0])[2])["data"][0]["state"] == "finished", 30,
+                     what="stopped job finishes")
+        st, _, body = gw.get("/produce", params={"limit": "10"})
+        h.check(st == 200, f"a job fits again once one stopped: {st} {body[:200]!r}")
+        for job_id in started[1:]:
+            gw.delete("/jobs/" + job_id)
+    h.check(gw.proc.returncode == 0, f"flood gateway exit code {gw.proc.returncode}")
+    log("gateway: departed /produce clients' jobs finished; 429 beyond --max-jobs")
+
+
+def sigterm_with_slow_clients(svc, big_path):
+    """SIGTERM while slow clients hold connections: the service still exits 0 within 5 s."""
+    socks = []
+    for _ in range(5):
+        s = socket.create_connection((svc.host, svc.port), timeout=10)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        socks.append(s)
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((svc.host, svc.port))
+        s.sendall(request_bytes(big_path, close=False))
+        socks.append(s)
+    try:
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        code = svc.stop(timeout=5)  # AssertionError if it does not exit within 5 s
+        h.check(code == 0, f"{svc.kind}: exit code {code} on SIGTERM with slow clients")
+        log(f"{svc.kind}: SIGTERM with 10 slow clients attached: exit 0 in {time.monotonic() - t0:.2f} s")
+    finally:
+        for s in socks:
+            s.close()
 
 
 def timed(fn, limit_s, what, tries=3):
@@ -319,15 +405,17 @@ def main():
         slow_clients(gw, "/metrics", gw_normal)
         slow_clients(q, "/dump_table", q_normal)
 
+        vanishing_readers(q, q_normal)
         h.check(views() == before, "hostile HTTP changed the query-service's views or counters")
+        job_flood(h.unique_topic("hostile-http-jobs"))
 
         # ---- the same 1,000 connections against services that have only 128 file descriptors
         starved("gateway", gw_args, "/healthz", CONNECTIONS)
         starved("query", ["--topic", topic, "--state-dir", tempfile.mkdtemp(), "--results-dir", tempfile.mkdtemp()],
                 "/top10_source_airport", CONNECTIONS)
         h.check(gw.running() and q.running(), "both services still running")
-    h.check(gw.proc.returncode == 0 and q.proc.returncode == 0,
-            f"exit codes: gateway {gw.proc.returncode}, query-service {q.proc.returncode}")
+        sigterm_with_slow_clients(gw, "/metrics")
+        sigterm_with_slow_clients(q, "/dump_table")
 
 
 if __name__ == "__main__":
