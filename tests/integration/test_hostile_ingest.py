@@ -88,6 +88,10 @@ def main():
         "empty.dat": b"",
         "binary.dat": binary,
         "long_lines.dat": good[3] + b"\n" + b"A" * (1 << 20) + b"\n" + good[4] + b"\n" + b"B" * (1 << 20),
+        # The limit is exact: a valid line of 64 KiB (its equipment padded with spaces) is an event, one more
+        # byte is rejected.
+        "boundary.dat": good[0] + b" " * (LINE_MAX - len(good[0])) + b"\n" + good[1] + b" " * (LINE_MAX + 1 - len(good[1]))
+                        + b"\n" + good[2] + b"\n",
         "crlf.dat": b"\r\n".join(good[5:15]) + b"\r\n",
         "lf.dat": b"\n".join(good[5:15]) + b"\n",
         "no_final_newline.dat": b"\n".join(good[15:18]),
@@ -192,6 +196,18 @@ def main():
             h.check(hdrs.get("error", "").startswith("A variable type transformation failed")
                     and f"line {line_no} is longer than {LINE_MAX} bytes" in hdrs["error"]
                     and hdrs.get("line") == line_no and hdrs.get("source") == "long_lines.dat", f"headers {hdrs}")
+        normal()
+
+        st, _, body = gw.get("/produce", params={"file": "boundary.dat"})
+        s = summary(body)
+        h.check(st == 200 and s["Total count"] == 3 and s["Total success"] == 2 and s["Total errors by var transform"] == 1,
+                f"64 KiB boundary: {body!r}")
+        got = [avro_check.decode(v) for _, _, _, v in events.new()]
+        h.check(sorted(len(r["equipment"]) for r in got) == sorted([len(good[2].split(b",")[8]),
+                                                                    LINE_MAX - len(good[0]) + len(good[0].split(b",")[8])]),
+                "64 KiB boundary: the 64 KiB line is an event with its long equipment")
+        got_dead = dead.new()
+        h.check(len(got_dead) == 1 and got_dead[0][3] == (good[1] + b" " * LINE_MAX)[:LINE_MAX], "64 KiB + 1 dead-lettered")
         normal()
 
         # CRLF lines give the same events as LF lines: no '\r' left in the last field.
