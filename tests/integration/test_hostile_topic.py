@@ -1,7 +1,7 @@
 """Hostile messages on the query-service's topic, written with kcat: random bytes, truncated and altered Avro,
-empty and null values, 1 MB values, null keys. Each is counted as undecodable (/status and /metrics), changes
-no view, the service keeps serving, and a good event produced after it is applied. A valid event with a null
-or a wrong key is applied: the key only partitions, the value is the event."""
+events stamped in the future, empty and null values, 1 MB values, null keys. Each is counted as undecodable
+(/status and /metrics), changes no view, the service keeps serving, and a good event produced after it is
+applied. A valid event with a null or a wrong key is applied: the key only partitions, the value is the event."""
 import datetime
 import io
 import json
@@ -56,8 +56,9 @@ def encode(record):
     return avro_check.HEADER + buf.getvalue()
 
 
-def fresh_event(airport):
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+def fresh_event(airport, ahead_s=0):
+    now = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=ahead_s)).strftime(
+        "%Y-%m-%d %H:%M:%S.%f")
     return {"id": str(uuid.uuid4()), "datetime": now, "airline": "ZZ", "airline_id": 7, "source_airport": airport,
             "source_airport_id": 9, "destination_airport": "DST", "destination_airport_id": 10, "codeshare": False,
             "stops": 0, "equipment": "HST"}
@@ -140,6 +141,10 @@ def main():
             ("1 MB of random-looking bytes", lambda: produce(topic, [bytes(range(256)) * (MB // 256)]), 1),
             ("1 MB value after a valid header", lambda: produce(topic, [header + b"\x02" * MB]), 1),
             ("1 MB string in a valid record", lambda: produce(topic, [header + varint(MB) + b"a" * MB]), 1),
+            # Valid events stamped in the future would move the watermark and make every later event late.
+            ("event stamped 9999-12-31", lambda: produce(topic, [encode(dict(fresh_event("FUT"),
+                                                                             datetime="9999-12-31 23:59:59.999999"))]), 1),
+            ("event stamped 1 hour ahead", lambda: produce(topic, [encode(fresh_event("FUT", ahead_s=3600))]), 1),
             ("empty value", lambda: produce_lines(topic, b"k:\n"), 1),
             ("null value", lambda: produce_lines(topic, b"k:\n", ["-Z"]), 1),
             ("null key and null value", lambda: produce_lines(topic, b":\n", ["-Z"]), 1),
@@ -165,6 +170,15 @@ def main():
                     data_of(q, "/top10_source_airport", {"n": "1000"}), f"{what}: the good event is counted")
             h.check(status(q)["undecodable_messages"] == undecodable, f"{what}: the good event counted as undecodable")
             print(f"{what}: undecodable, views unchanged, next good event applied", flush=True)
+
+        # Within --max-future-seconds (300 s by default) a clock ahead of ours is tolerated: applied, not late.
+        before = views(q)
+        good = fresh_event("SKW", ahead_s=10)
+        produce(topic, [encode(good)], key="SKW")
+        h.wait_until(lambda: status(q)["events_applied"] == before[3] + 1, 30, what="event 10 s ahead applied")
+        h.check(status(q)["late_events"] == before[4] and status(q)["undecodable_messages"] == undecodable,
+                "event 10 s ahead: late or undecodable")
+        h.check(data_of(q, "/dump_table")[-1]["id"] == good["id"], "event 10 s ahead: newest row")
 
         # A valid event is applied whatever its key: null, or not its source airport.
         for what, key in (("null key", None), ("wrong key", "ZZZZ")):
