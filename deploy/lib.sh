@@ -13,7 +13,7 @@ FRS_CALLER_PWD=${FRS_CALLER_PWD:-${OLDPWD:-$PWD}}
 ROUTES_URL=https://raw.githubusercontent.com/jpatokal/openflights/master/data/routes.dat
 ROUTES_SHA256=bd373706238134f619c624c606dccc74c05c2582a977c489c81de501735f2390
 FRS_PACKAGES=(libuv1-dev librdkafka-dev libh2o-dev libssl-dev libjson-c-dev libavro-dev uuid-dev pkg-config cmake
-    gcc make libc6-dev kcat wrk nginx-light python3 python3-avro clang curl ca-certificates procps)
+    gcc make libc6-dev kcat wrk nginx-light python3 python3-avro clang curl ca-certificates procps valgrind)
 FRS_SERVICE_PIDS=()
 FRS_KAFKA_DIRS=()
 FRS_REMOVE_DIRS=()

@@ -5,7 +5,8 @@
 #   KAFKA_BOOTSTRAP_SERVERS=host:9092 ./tests/run.sh # an existing cluster
 #   SANITIZE=1 ./tests/run.sh                        # the ASan+UBSan build (build-asan) is the one tested
 #   ./tests/run.sh -L unit                           # extra arguments go to ctest
-# Environment: FUZZ_SECONDS (20), RUN_FUZZ (1), ROUTES_FILE, BUILD_DIR, CTEST_PARALLEL_LEVEL.
+# Environment: FUZZ_SECONDS (20), RUN_FUZZ (1), RUN_VALGRIND (1: the unit tests under valgrind memcheck, in the
+# non-SANITIZE pass), ROUTES_FILE, BUILD_DIR, CTEST_PARALLEL_LEVEL.
 set -euo pipefail
 export FRS_CALLER_PWD=$PWD
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,6 +32,11 @@ export BUILD_DIR SOURCE_DIR=$PWD
 failed=()
 frs_log "ctest in ${BUILD_DIR#"$PWD"/} against $KAFKA_BOOTSTRAP_SERVERS"
 ctest --test-dir "$BUILD_DIR" --output-on-failure "$@" || failed+=(ctest)
+
+# valgrind and ASan do not mix: memcheck runs on the normal build only.
+if [ "${RUN_VALGRIND:-1}" = 1 ] && [ "${SANITIZE:-0}" != 1 ] && [ $# -eq 0 ]; then
+    tests/valgrind.sh || failed+=(valgrind)
+fi
 
 if [ "${RUN_FUZZ:-1}" = 1 ] && [ -x tests/fuzz/run.sh ] && [ $# -eq 0 ]; then
     FUZZ_SECONDS=${FUZZ_SECONDS:-20} tests/fuzz/run.sh || failed+=(fuzz)

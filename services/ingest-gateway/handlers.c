@@ -51,7 +51,8 @@ static int resolve_file(gateway_t *gw, const char *name, char *out, size_t out_s
     return 0;
 }
 
-static int check_regular_file(const char *path, const char *shown, char *errstr, size_t errstr_size)
+/* @returns 0 with the file's size in *size when path is a regular file, or -1 + errstr. */
+static int check_regular_file(const char *path, const char *shown, off_t *size, char *errstr, size_t errstr_size)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -62,6 +63,7 @@ static int check_regular_file(const char *path, const char *shown, char *errstr,
         snprintf(errstr, errstr_size, "file '%.200s' is not a regular file", shown);
         return -1;
     }
+    *size = st.st_size;
     return 0;
 }
 
@@ -128,7 +130,9 @@ static void on_produce(h2o_req_t *req, void *data)
     const char *shown = file_param;
     long flen = query_string_get(qs, qlen, "file", file_param, sizeof(file_param));
     if (flen == -2 || flen == 0) {
-        http_send_error(req, 400, "parameter 'file' must be a file name");
+        /* Empty, longer than the buffer or holding a NUL (%00): say which limits apply, not just "bad". */
+        http_send_error(req, 400, "parameter 'file' must be a file name of 1 to %zu bytes without NUL",
+                        sizeof(file_param) - 1);
         return;
     }
     if (flen > 0) {
@@ -140,8 +144,14 @@ static void on_produce(h2o_req_t *req, void *data)
         snprintf(path, sizeof(path), "%s", gw->cfg.routes_file);
         shown = gw->cfg.routes_file;
     }
-    if (check_regular_file(path, shown, err, sizeof(err)) != 0) {
+    off_t size;
+    if (check_regular_file(path, shown, &size, err, sizeof(err)) != 0) {
         http_send_error(req, 400, "%s", err);
+        return;
+    }
+    /* Looping over an empty file is the client's mistake: a 400 now, not a job that fails with a 500. */
+    if (loop && size == 0) {
+        http_send_error(req, 400, "file '%.200s' is empty: nothing to loop over", shown);
         return;
     }
     if (!producer_is_ready(gw->producer)) {

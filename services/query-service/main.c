@@ -23,6 +23,7 @@ int main(int argc, char **argv)
         .retention_seconds = 3600,
         .recent_capacity = 100000,
         .snapshot_interval_ms = 2000,
+        .max_future_seconds = 300,
         .log_level = "info",
     };
     config_option_t opts[32];

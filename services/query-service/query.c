@@ -31,6 +31,8 @@ size_t query_config_options(query_config_t *cfg, config_option_t *out, size_t ma
          "events kept for /dump_table"},
         {"snapshot-interval-ms", "SNAPSHOT_INTERVAL_MS", CONFIG_INT, &cfg->snapshot_interval_ms, 100, 3600000,
          "how often a changed state is snapshotted"},
+        {"max-future-seconds", "MAX_FUTURE_SECONDS", CONFIG_INT, &cfg->max_future_seconds, 0, 30 * 86400,
+         "events stamped further ahead of this clock are counted as undecodable, not applied"},
         {"log-level", "LOG_LEVEL", CONFIG_STRING, &cfg->log_level, 0, 0, "debug, info, warn or error"},
     };
     size_t n = sizeof(opts) / sizeof(opts[0]);
@@ -54,6 +56,17 @@ static void query_count_undecodable(query_t *q, int32_t partition, int64_t offse
     }
 }
 
+/* Whether event_us is more than --max-future-seconds ahead of the wall clock. The cached clock may be old
+ * (it is refreshed every 64 messages): it is read again before an event is refused. */
+static bool query_too_far_ahead(query_t *q, int64_t event_us)
+{
+    int64_t max_us = (int64_t)q->cfg.max_future_seconds * 1000000;
+    if (event_us - q->clock_us <= max_us)
+        return false;
+    q->clock_us = timestamp_now_us();
+    return event_us - q->clock_us > max_us;
+}
+
 static void on_message(const rd_kafka_message_t *msg, void *data)
 {
     query_t *q = data;
@@ -63,8 +76,17 @@ static void on_message(const rd_kafka_message_t *msg, void *data)
         query_count_undecodable(q, msg->partition, msg->offset, err);
     } else {
         int64_t event_us;
-        if (timestamp_parse_event(ev.datetime.ptr, ev.datetime.len, &event_us) != 0 ||
-            views_apply_at(q->views, &ev, event_us) != 0) {
+        if (timestamp_parse_event(ev.datetime.ptr, ev.datetime.len, &event_us) != 0) {
+            query_count_undecodable(q, msg->partition, msg->offset, "datetime is not YYYY-MM-DD HH:MM:SS.ffffff");
+        } else if (query_too_far_ahead(q, event_us)) {
+            /*
+             * The watermark follows the highest event time: one event stamped in the future (a wrong clock,
+             * a forged message) would make every later event late and close every window early.
+             */
+            snprintf(err, sizeof(err), "datetime %.*s is more than %ld s ahead of this clock", (int)ev.datetime.len,
+                     ev.datetime.ptr, q->cfg.max_future_seconds);
+            query_count_undecodable(q, msg->partition, msg->offset, err);
+        } else if (views_apply_at(q->views, &ev, event_us) != 0) {
             query_count_undecodable(q, msg->partition, msg->offset, "datetime is not YYYY-MM-DD HH:MM:SS.ffffff");
         } else {
             /* The clock is read once per 64 messages: a batch of 1,024 applies in about 100 us, and reading

@@ -30,6 +30,7 @@ typedef struct query_config_s {
     long retention_seconds;
     long recent_capacity;
     long snapshot_interval_ms;
+    long max_future_seconds; /* an event stamped further ahead of this clock is refused */
     char *log_level;
     config_kv_t kafka_props;
 } query_config_t;

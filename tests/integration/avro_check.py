@@ -86,7 +86,10 @@ def consume_binary(bootstrap: str, topic: str, timeout: float = 120.0):
     in a binary-safe format: "<partition> <offset> <key length> <key><4-byte big-endian value length><value>"."""
     import subprocess
     out = subprocess.run(
-        ["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p %o %K %k%R%s"],
+        # fetch.wait.max.ms: -e exits at the end of every partition, and the broker's default 500 ms wait for
+        # more data only delays that.
+        ["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-X", "fetch.wait.max.ms=10",
+         "-f", "%p %o %K %k%R%s"],
         check=True, capture_output=True, timeout=timeout).stdout
     messages, pos = [], 0
     while pos < len(out):
