@@ -31,7 +31,7 @@ struct route_codec_s {
     avro_value_t fields[F_COUNT]; /* children of record, valid as long as it is */
     avro_writer_t writer;
     unsigned char header[ROUTE_CODEC_HEADER_LEN];
-    char *scratch; /* NUL-terminated copy of a string for avro_value_set_string_len */
+    char *scratch; /* the event's strings, each NUL-terminated, lent to the record's string fields */
     size_t scratch_cap;
 };
 
@@ -112,23 +112,41 @@ void route_codec_free(route_codec_t *c)
     free(c);
 }
 
-/* avro-c takes strings with their NUL (size includes it), which a slice into a line does not have. */
-static int set_string(route_codec_t *c, int idx, const str_slice_t *s)
+/*
+ * avro-c takes strings with their NUL (size includes it), which a slice into a line does not have: each is
+ * copied once into scratch with its NUL and lent to the record (a wrapped buffer without a free function),
+ * rather than copied again into storage avro-c reallocates per event. The loans end at the next encode,
+ * which lends new ones before the record is written again.
+ */
+static int lend_strings(route_codec_t *c, const str_slice_t *const *strs, const int *idx, int n)
 {
-    if (s->len + 1 > c->scratch_cap) {
-        c->scratch_cap = s->len + 1 < 256 ? 256 : s->len + 1;
+    size_t need = 0;
+    for (int i = 0; i < n; i++)
+        need += strs[i]->len + 1;
+    if (need > c->scratch_cap) {
+        c->scratch_cap = need < 1024 ? 1024 : need;
         c->scratch = xrealloc(c->scratch, c->scratch_cap);
     }
-    if (s->len > 0)
-        memcpy(c->scratch, s->ptr, s->len);
-    c->scratch[s->len] = '\0';
-    return avro_value_set_string_len(&c->fields[idx], c->scratch, s->len + 1);
+    char *p = c->scratch;
+    for (int i = 0; i < n; i++) {
+        if (strs[i]->len > 0)
+            memcpy(p, strs[i]->ptr, strs[i]->len);
+        p[strs[i]->len] = '\0';
+        avro_wrapped_buffer_t wrapped;
+        int rc = avro_wrapped_buffer_new(&wrapped, p, strs[i]->len + 1);
+        if (rc == 0)
+            rc = avro_value_give_string_len(&c->fields[idx[i]], &wrapped);
+        if (rc != 0)
+            return rc;
+        p += strs[i]->len + 1;
+    }
+    return 0;
 }
 
 route_codec_status_t route_codec_encode(route_codec_t *c, const route_event_t *ev, buf_t *out, char *errstr,
                                         size_t errstr_size)
 {
-    const str_slice_t *strs[] = {&ev->id, &ev->datetime, &ev->airline, &ev->source_airport, &ev->destination_airport,
+    const str_slice_t *const strs[] = {&ev->id, &ev->datetime, &ev->airline, &ev->source_airport, &ev->destination_airport,
                                  &ev->equipment};
     static const int str_idx[] = {F_ID, F_DATETIME, F_AIRLINE, F_SRC, F_DST, F_EQUIPMENT};
 
@@ -140,9 +158,7 @@ route_codec_status_t route_codec_encode(route_codec_t *c, const route_event_t *e
     for (int i = 0; i < 6; i++)
         bound += strs[i]->len + 10;
 
-    int rc = 0;
-    for (int i = 0; i < 6 && rc == 0; i++)
-        rc = set_string(c, str_idx[i], strs[i]);
+    int rc = lend_strings(c, strs, str_idx, 6);
     if (rc == 0)
         rc = avro_value_set_int(&c->fields[F_AIRLINE_ID], (int32_t)ev->airline_id);
     if (rc == 0)

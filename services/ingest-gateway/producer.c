@@ -226,13 +226,16 @@ producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer
     return p;
 }
 
-int producer_send(producer_t *p, const char *key, size_t key_len, const void *value, size_t value_len, void *opaque,
-                  char *errstr, size_t errstr_size)
+int producer_send(producer_t *p, const char *key, size_t key_len, const void *value, size_t value_len,
+                  int64_t timestamp_ms, void *opaque, char *errstr, size_t errstr_size)
 {
-    if (rd_kafka_produce(p->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)value, value_len, key, key_len,
-                         opaque) == 0)
+    /* The message's CreateTime is the event's own time, given here: librdkafka would read the clock for it. */
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        p->rk, RD_KAFKA_V_RKT(p->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
+        RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0;
-    rd_kafka_resp_err_t err = rd_kafka_last_error();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         return -ENOBUFS;
     snprintf(errstr, errstr_size, "produce to %s failed: %s", p->topic_name, rd_kafka_err2str(err));

@@ -39,11 +39,12 @@ producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer
                          producer_drained_cb on_drained, void *data, char *errstr, size_t errstr_size);
 
 /*
- * Enqueues one event for the main topic (value copied). @returns 0, -ENOBUFS when the local queue is
- * full (try again after on_drained), or another negative errno-style code with errstr filled.
+ * Enqueues one event for the main topic (value copied; timestamp_ms its Kafka CreateTime). @returns 0,
+ * -ENOBUFS when the local queue is full (try again after on_drained), or another negative errno-style
+ * code with errstr filled.
  */
-int producer_send(producer_t *p, const char *key, size_t key_len, const void *value, size_t value_len, void *opaque,
-                  char *errstr, size_t errstr_size);
+int producer_send(producer_t *p, const char *key, size_t key_len, const void *value, size_t value_len,
+                  int64_t timestamp_ms, void *opaque, char *errstr, size_t errstr_size);
 
 /*
  * Enqueues a rejected line to the dead-letter topic: the raw line as value, headers error, line, source.

@@ -208,7 +208,7 @@ static int job_process_line(replay_job_t *job, const char *line, size_t len, boo
         rc = job_reject(job, line, len, st, errstr);
     else
         rc = producer_send(job->env.producer, ev.source_airport.ptr, ev.source_airport.len, job->encoded.data,
-                           job->encoded.len, &job->event_tag, errstr, sizeof(errstr));
+                           job->encoded.len, job->clock_us / 1000, &job->event_tag, errstr, sizeof(errstr));
     if (rc == -ENOBUFS) {
         job->line_no--;
         return rc;
