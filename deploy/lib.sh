@@ -122,31 +122,6 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 
-# Prints the first of N consecutive free TCP ports of 127.0.0.1 (for kafka.sh start-cluster --base-port).
-free_port_block() {
-    python3 - "${1:-6}" <<'EOF'
-import random, socket, sys
-n = int(sys.argv[1])
-for _ in range(200):
-    base = random.randrange(20000, 60000 - n)
-    socks = []
-    try:
-        for p in range(base, base + n):
-            s = socket.socket()
-            socks.append(s)
-            s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(base)
-    break
-else:
-    sys.exit("no block of free ports found")
-EOF
-}
-
 # Fetches the Kafka jars once (cached) and exports KAFKA_LIBS, the directory holding them.
 fetch_kafka() {
     KAFKA_LIBS=$("$FRS_ROOT/deploy/kafka/kafka.sh" fetch) || frs_die "could not fetch the Kafka jars"

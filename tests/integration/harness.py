@@ -7,6 +7,7 @@ The kcat and topic helpers talk to KAFKA_BOOTSTRAP_SERVERS unless given bootstra
 KafkaCluster start a test's own private broker(s) with deploy/kafka/kafka.sh (fault tests kill them).
 """
 import atexit
+import collections
 import ctypes
 import http.client
 import itertools
@@ -246,7 +247,31 @@ def free_ports(n):
     return list(range(base, base + n))
 
 
-class KafkaBroker:
+class _PrivateKafka:
+    """What a private broker and a private cluster share: SIGKILL and removal at close, the with-statement
+    (keeping the directory when the block failed, for its logs). Subclasses set dir, bootstrap, _kill_cmd."""
+    _kill_cmd = "kill"
+
+    def close(self, keep=False):
+        """Stops it (SIGKILL: it is thrown away) and removes its directory unless keep."""
+        if self not in _live_kafka:
+            return
+        _live_kafka.discard(self)
+        subprocess.run([KAFKA_SH, self._kill_cmd, "--dir", self.dir], capture_output=True, timeout=60)
+        if keep:
+            sys.stderr.write(f"{type(self).__name__} {getattr(self, 'bootstrap', '')} kept in {self.dir}\n")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(keep=exc_type is not None)
+        return False
+
+
+class KafkaBroker(_PrivateKafka):
     """A private single-node KRaft broker (kafka.sh start) under its own directory, on free ports unless given.
     start=False only chooses the ports (a test can point services at a port where nothing listens yet).
 
@@ -279,28 +304,11 @@ class KafkaBroker:
         except (OSError, ValueError):
             return None
 
-    def close(self, keep=False):
-        """Stops the broker (SIGKILL: it is thrown away) and removes its directory unless keep."""
-        if self not in _live_kafka:
-            return
-        _live_kafka.discard(self)
-        subprocess.run([KAFKA_SH, "kill", "--dir", self.dir], capture_output=True, timeout=60)
-        if keep:
-            sys.stderr.write(f"broker {self.bootstrap} kept in {self.dir}\n")
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close(keep=exc_type is not None)
-        return False
-
-
-class KafkaCluster:
+class KafkaCluster(_PrivateKafka):
     """A private 3-node KRaft cluster (kafka.sh start-cluster: nodes 1..3, replication 3, min.insync.replicas 2)
     on 6 consecutive free ports. Node n's broker port is base_port + n - 1."""
+    _kill_cmd = "kill-cluster"
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="test-kafka-cluster-")
@@ -322,22 +330,28 @@ class KafkaCluster:
     def restart(self, node):
         _kafka_sh("restart-node", "--dir", self.dir, "--node", node, what=f"restart node {node}")
 
-    def close(self, keep=False):
-        if self not in _live_kafka:
-            return
-        _live_kafka.discard(self)
-        subprocess.run([KAFKA_SH, "kill-cluster", "--dir", self.dir], capture_output=True, timeout=60)
-        if keep:
-            sys.stderr.write(f"cluster kept in {self.dir}\n")
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self):
-        return self
+# ---- views against the topic -------------------------------------------------------------------------
 
-    def __exit__(self, exc_type, exc, tb):
-        self.close(keep=exc_type is not None)
-        return False
+def check_views_match_records(q, records, delivered):
+    """The query-service q has applied exactly the delivered events and its views equal records (the topic's
+    events, decoded by an independent decoder): airport counts, per-equipment window sums, /dump_table rows."""
+    st = q.data("/status")[0]
+    check_eq(st["events_applied"], delivered, "events applied (each once)")
+    check_eq(len(records), delivered, "events on the topic")
+    counts = collections.Counter(r["source_airport"] for r in records)
+    want = [{"count": c, "source_airport": a} for a, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    check(q.data("/top10_source_airport", {"n": "1000"}) == want[:1000], "airport counts differ from the topic")
+    per_equipment = collections.Counter(r["equipment"] for r in records)
+    windows = q.data("/top10_equipment_30min_window", {"n": "1000"})
+    for equipment, total in per_equipment.most_common(3):
+        summed = sum(w["count"] for w in windows if w["equipment"] == equipment)
+        check_eq(summed, total, f"equipment {equipment}: windows vs topic")
+    table = q.data("/dump_table", {"limit": "100000"})
+    check_eq(len(table), min(delivered, 100000), "dump_table rows")
+    ids = {r["id"] for r in table}
+    check(len(ids) == len(table), "a row twice in dump_table")
+    check(ids <= {r["id"] for r in records}, "dump_table rows are events of the topic")
 
 
 # ---- services ---------------------------------------------------------------------------------------
@@ -514,6 +528,10 @@ class Service:
 
     def delete(self, path, params=None, **kw):
         return self.request("DELETE", path, params=params, **kw)
+
+    def data(self, path, params=None, **kw):
+        """The envelope's data of a GET that must answer 200."""
+        return self.json(path, params=params, **kw)["data"]
 
     def json(self, path, params=None, method="GET", expect=200, **kw):
         """The parsed JSON body; AssertionError unless the status is expect (None: any)."""

@@ -15,12 +15,6 @@ ROUNDS = 2        # leaders killed one after the other (two brokers down at once
 PROGRESS = 2000   # deliveries required between the steps of a round
 
 
-def data_of(svc, path, params=None):
-    status, _, body = svc.get(path, params=params)
-    h.check(status == 200, f"{path}: {status} {body[:300]!r}")
-    return json.loads(body)["data"]
-
-
 def main():
     topic = h.unique_topic("fault-leader")
     t_begin = time.monotonic()
@@ -45,7 +39,7 @@ def main():
             job_id = json.loads(body)["data"][0]["id"]
 
             def job():
-                return data_of(gw, "/jobs/" + job_id)[0]
+                return gw.data("/jobs/" + job_id)[0]
 
             def delivered_past(n):
                 return h.wait_until(lambda: (lambda j: j if j["delivered"] >= n else None)(job()), 90, 0.2,
@@ -99,9 +93,9 @@ def main():
             h.check_eq(len(messages), delivered, "events on the topic vs delivered (none lost, none extra)")
             h.check_eq(h.kcat_count(topic, bootstrap_servers=boot), delivered, "kcat count")
 
-            h.wait_until(lambda: data_of(q, "/status")[0]["events_applied"] >= delivered, 120, 0.2,
+            h.wait_until(lambda: q.data("/status")[0]["events_applied"] >= delivered, 120, 0.2,
                          "query-service caught up")
-            st = data_of(q, "/status")[0]
+            st = q.data("/status")[0]
             h.check_eq(st["events_applied"], delivered, "events applied by the query-service")
             h.check_eq(st["undecodable_messages"], 0, "undecodable messages")
             print(f"{len(messages)} events on the topic, all ids distinct, = delivered = applied; "

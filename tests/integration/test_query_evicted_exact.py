@@ -20,12 +20,6 @@ KILLS = int(os.environ.get("KILLS", "6"))
 GRACE_S = 5  # above the partitions' skew while a restarted service catches up (about 2 s of backlog)
 
 
-def data_of(svc, path, params=None):
-    status, _, body = svc.get(path, params=params)
-    h.check(status == 200, f"{path}: {status} {body[:300]!r}")
-    return json.loads(body)["data"]
-
-
 def snapshots_written(q):
     for line in q.get("/metrics")[2].decode().splitlines():
         if line.startswith("query_snapshots_written_total "):
@@ -61,10 +55,10 @@ def main():
                 q.kill9()
                 print(f"kill -9 #{i + 1}")
                 q = h.Service("query", q_args)
-            h.wait_until(lambda: data_of(gw, "/jobs/" + job)[0]["state"] == "finished", 120, what="replay done")
-            delivered = data_of(gw, "/jobs/" + job)[0]["delivered"]
-            h.wait_until(lambda: data_of(q, "/status")[0]["events_applied"] >= delivered, 120, what="caught up")
-            status = data_of(q, "/status")[0]
+            h.wait_until(lambda: gw.data("/jobs/" + job)[0]["state"] == "finished", 120, what="replay done")
+            delivered = gw.data("/jobs/" + job)[0]["delivered"]
+            h.wait_until(lambda: q.data("/status")[0]["events_applied"] >= delivered, 120, what="caught up")
+            status = q.data("/status")[0]
             h.check_eq(status["events_applied"], delivered, "events applied")
             h.check_eq(status["late_events"], 0, "late events (grace covers the partitions' skew)")
         finally:

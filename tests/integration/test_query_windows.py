@@ -7,12 +7,6 @@ import time
 import harness as h
 
 
-def data_of(svc, path, params=None):
-    status, _, body = svc.get(path, params=params)
-    h.check(status == 200, f"{path}: {status} {body[:300]!r}")
-    return json.loads(body)["data"]
-
-
 def main():
     topic = h.unique_topic("windows")
     with h.Service("gateway", ["--topic", topic, "--routes-file", h.routes_file(),
@@ -25,11 +19,11 @@ def main():
         job = json.loads(body)["data"][0]["id"]
         time.sleep(70)
         gw.request("DELETE", "/jobs/" + job)
-        h.wait_until(lambda: data_of(gw, "/jobs/" + job)[0]["state"] == "finished", 30, what="replay stopped")
-        delivered = data_of(gw, "/jobs/" + job)[0]["delivered"]
-        h.wait_until(lambda: data_of(q, "/status")[0]["events_applied"] == delivered, 30, what="all applied")
+        h.wait_until(lambda: gw.data("/jobs/" + job)[0]["state"] == "finished", 30, what="replay stopped")
+        delivered = gw.data("/jobs/" + job)[0]["delivered"]
+        h.wait_until(lambda: q.data("/status")[0]["events_applied"] == delivered, 30, what="all applied")
 
-        windows = data_of(q, "/top10_equipment_30min_window", {"n": "1000"})
+        windows = q.data("/top10_equipment_30min_window", {"n": "1000"})
         starts = sorted({w["start"] for w in windows})
         h.check(len(starts) >= 2, f"only {len(starts)} window(s): {starts}")
         for w in windows:
@@ -41,7 +35,7 @@ def main():
         w320 = sorted((w["start"], w["end"]) for w in windows if w["equipment"] == "320")
         for (s1, e1), (s2, _) in zip(w320, w320[1:]):
             h.check(e1 <= s2, f"windows overlap: {s1}..{e1} and {s2}")
-        status = data_of(q, "/status")[0]
+        status = q.data("/status")[0]
         h.check(status["late_events"] == 0, f"late events in an in-order stream: {status['late_events']}")
 
 
