@@ -1,5 +1,6 @@
 #include "route_codec.h"
 
+#include <assert.h>
 #include <avro.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,25 @@ static int lend_strings(route_codec_t *c, const str_slice_t *const *strs, const 
         p += strs[i]->len + 1;
     }
     return 0;
+}
+
+/* Where the stamp lies in an encoded event: after the header, each string after its one-byte zigzag length. */
+#define STAMP_ID_AT (ROUTE_CODEC_HEADER_LEN + 1)
+#define STAMP_DATETIME_AT (STAMP_ID_AT + ROUTE_EVENT_ID_LEN + 1)
+
+void route_codec_placeholder_stamp(route_event_t *ev)
+{
+    ev->id = (str_slice_t){"00000000-0000-0000-0000-000000000000", ROUTE_EVENT_ID_LEN};
+    ev->datetime = (str_slice_t){"1970-01-01 00:00:00.000000", TIMESTAMP_EVENT_LEN};
+}
+
+void route_codec_restamp(char *encoded, const char id[ROUTE_EVENT_ID_LEN], const char datetime[TIMESTAMP_EVENT_LEN])
+{
+    /* The length prefixes say what route_codec_new's schema check guarantees: id, then datetime, fixed lengths. */
+    assert((unsigned char)encoded[STAMP_ID_AT - 1] == 2 * ROUTE_EVENT_ID_LEN);
+    assert((unsigned char)encoded[STAMP_DATETIME_AT - 1] == 2 * TIMESTAMP_EVENT_LEN);
+    memcpy(encoded + STAMP_ID_AT, id, ROUTE_EVENT_ID_LEN);
+    memcpy(encoded + STAMP_DATETIME_AT, datetime, TIMESTAMP_EVENT_LEN);
 }
 
 route_codec_status_t route_codec_encode(route_codec_t *c, const route_event_t *ev, buf_t *out, char *errstr,

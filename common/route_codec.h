@@ -38,6 +38,15 @@ route_codec_status_t route_codec_encode(route_codec_t *codec, const route_event_
                                         size_t errstr_size);
 
 /*
+ * The stamp of an encoded event: id and datetime are the record's first two fields and have fixed lengths
+ * (36 and 26 characters, so one-byte length prefixes), hence fixed places. An event can be encoded ahead of
+ * time with a placeholder stamp (route_codec_placeholder_stamp) off the loop, and given its real id and time
+ * just before it is produced. encoded is what route_codec_encode appended for a stamped event.
+ */
+void route_codec_placeholder_stamp(route_event_t *ev);
+void route_codec_restamp(char *encoded, const char id[ROUTE_EVENT_ID_LEN], const char datetime[TIMESTAMP_EVENT_LEN]);
+
+/*
  * Decodes data[0..len) into ev. String slices point into data or into the codec: valid while data is and until the next decode.
  * @returns ROUTE_CODEC_OK or a negative status with errstr filled.
  */

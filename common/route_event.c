@@ -174,7 +174,10 @@ void route_event_stamp(route_event_t *ev, int64_t now_us)
     ev->datetime.len = TIMESTAMP_EVENT_LEN;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF. @returns the offset of the first bad byte, or len. */
+/*
+ * Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF.
+ * @returns the offset of the first bad byte, or len.
+ */
 static size_t utf8_check(const unsigned char *s, size_t len)
 {
     size_t i = 0;

@@ -94,7 +94,7 @@ static void gateway_prune_jobs(gateway_t *gw)
 
 gateway_job_t *gateway_add_job(gateway_t *gw, const replay_params_t *params, char *errstr, size_t errstr_size)
 {
-    replay_env_t env = {gw->loop, gw->producer, gw->codec, gw->error_log};
+    replay_env_t env = {gw->loop, gw->producer, gw->error_log};
     gateway_job_t *e = xcalloc(1, sizeof(*e));
     e->job = replay_job_start(&env, params, on_job_finished, gw, errstr, errstr_size);
     if (e->job == NULL) {
@@ -208,10 +208,6 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, char *errstr, size_t errstr_si
     if (gateway_resolve_data_dir(gw, errstr, errstr_size) != 0)
         return -1;
 
-    gw->codec = route_codec_new(errstr, errstr_size);
-    if (gw->codec == NULL)
-        return -1;
-
     if (mkdir(gw->cfg.results_dir, 0755) != 0 && errno != EEXIST) {
         snprintf(errstr, errstr_size, "results directory %s: %s", gw->cfg.results_dir, strerror(errno));
         return -1;
@@ -268,8 +264,6 @@ void gateway_free(gateway_t *gw)
     uv_run(gw->loop, UV_RUN_NOWAIT);
     if (gw->http != NULL)
         http_server_free(gw->http);
-    if (gw->codec != NULL)
-        route_codec_free(gw->codec);
     if (gw->error_log != NULL)
         fclose(gw->error_log);
     config_kv_free(&gw->cfg.kafka_props);

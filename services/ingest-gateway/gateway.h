@@ -16,7 +16,6 @@
 #include "http_server.h"
 #include "producer.h"
 #include "replay_job.h"
-#include "route_codec.h"
 
 typedef struct gateway_config_s {
     char *listen;
@@ -49,7 +48,6 @@ typedef struct gateway_s {
     char data_dir_real[4096]; /* realpath of the data directory: `file` must resolve inside it */
     http_server_t *http;
     producer_t *producer;
-    route_codec_t *codec;
     FILE *error_log;
     gateway_job_t *jobs; /* newest first; finished ones are kept (bounded) so /jobs/{id} still answers */
     uv_signal_t sigterm;
@@ -65,7 +63,7 @@ typedef struct gateway_s {
 /* The flag table (for --help and parsing); targets point into cfg. */
 size_t gateway_config_options(gateway_config_t *cfg, config_option_t *out, size_t max);
 
-/* Creates the producer, codec, error log and HTTP server. @returns 0 or -1 with errstr. */
+/* Creates the producer, error log and HTTP server. @returns 0 or -1 with errstr. */
 int gateway_start(gateway_t *gw, uv_loop_t *loop, char *errstr, size_t errstr_size);
 /* SIGTERM/SIGINT: stop accepting, stop the jobs, let deliveries finish (bounded), then close. */
 void gateway_begin_shutdown(gateway_t *gw);

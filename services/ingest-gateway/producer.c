@@ -187,8 +187,8 @@ producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer
         {"batch.size", "1000000"},       {"queue.buffering.max.messages", "100000"},
         {"queue.buffering.max.kbytes", "65536"},
     };
-    rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap_servers, "ingest-gateway", defaults, sizeof(defaults) / sizeof(defaults[0]),
-                                           cfg->kafka_props, errstr, errstr_size);
+    rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap_servers, "ingest-gateway", defaults,
+                                           sizeof(defaults) / sizeof(defaults[0]), cfg->kafka_props, errstr, errstr_size);
     if (conf == NULL)
         return NULL;
 

@@ -16,7 +16,7 @@
 #define CHUNK_SIZE (256 * 1024)
 /* A longer line is rejected (and its first LINE_MAX bytes kept in the dead letter). */
 #define LINE_MAX_BYTES (64 * 1024)
-/* Lines handled per timer tick: small enough that HTTP requests are served between batches. */
+/* Lines per batch: small enough that HTTP requests are served between batches. */
 #define BATCH_LINES 2048
 
 /* Delivery-report opaque: which job, and whether the message was a dead letter. */
@@ -25,7 +25,37 @@ typedef struct replay_tag_s {
     bool dead_letter;
 } replay_tag_t;
 
-typedef enum { LINE_READY, LINE_NEED_READ, LINE_END_OF_FILE } line_status_t;
+typedef enum { LINE_READY, LINE_NEED_READ, LINE_END_OF_FILE, LINE_LIMIT } line_status_t;
+
+/*
+ * One line of a batch. The loop fills the input (a slice of the chunk, valid while the batch is prepared);
+ * the threadpool fills the output, offsets into the batch's bytes, so that a prepared batch no longer needs
+ * the chunk.
+ */
+typedef struct batch_line_s {
+    const char *ptr;
+    size_t len;
+    bool too_long;
+    uint64_t line_no;
+    route_event_status_t status;
+    size_t off, size; /* the encoded event (placeholder stamp), or for a rejected line the line itself */
+    size_t key_off, key_len; /* an event's key, its source airport */
+    size_t reason_off;       /* a rejected line's reason, NUL-terminated */
+} batch_line_t;
+
+/*
+ * A batch goes from the loop (lines taken from the chunk) to the threadpool (parsed, validated, encoded: the
+ * bulk of the CPU) and back to the loop (stamped, produced in order). While the loop produces one batch the
+ * threadpool prepares the next, so the two halves of the work run on two cores.
+ */
+typedef struct batch_s {
+    uv_work_t work;
+    replay_job_t *job;
+    size_t n;    /* lines */
+    size_t next; /* the next line to produce */
+    buf_t bytes;
+    batch_line_t lines[BATCH_LINES];
+} batch_t;
 
 struct replay_job_s {
     replay_env_t env;
@@ -59,6 +89,15 @@ struct replay_job_s {
     bool skipping_long_line;
     uint64_t line_no;         /* 1-based line number within the current pass */
     uint64_t lines_this_pass;
+    uint64_t lines_taken;     /* into batches, over all passes (limit and pacing count these) */
+    bool input_done;          /* limit reached or last pass read: produce what is prepared, then drain */
+
+    /* Two batches: one prepared on the threadpool while the other is produced. */
+    batch_t *batches[2];
+    batch_t *preparing;  /* on the threadpool */
+    batch_t *ready[2];   /* prepared, in file order */
+    int n_ready;
+    route_codec_t *codec; /* the threadpool's (avro-c values are not shared between threads) */
 
     /* Pacing: lines allowed so far = rate * (now - rate_start_us). The idle handle continues on the next
      * loop iteration (a 0 ms timer re-armed from its own callback would starve I/O in libuv 1.44). */
@@ -68,17 +107,27 @@ struct replay_job_s {
     uint64_t rate_start_lines;
     bool paused_queue_full;
 
-    buf_t encoded; /* reused for every event */
     int64_t clock_us;  /* the stamp's time, refreshed every 16 events */
     uint64_t clock_uses;
 };
 
-static void job_tick_soon(replay_job_t *job, uint64_t delay_ms);
+static void job_pump(replay_job_t *job);
 static void job_start_read(replay_job_t *job);
+
+static void on_tick(uv_timer_t *t)
+{
+    job_pump(t->data);
+}
+
+static void on_next(uv_idle_t *idle)
+{
+    uv_idle_stop(idle);
+    job_pump(idle->data);
+}
 
 static void job_maybe_finish(replay_job_t *job)
 {
-    if (job->state != REPLAY_DRAINING || job->counts.in_flight > 0 || job->read_pending)
+    if (job->state != REPLAY_DRAINING || job->counts.in_flight > 0 || job->read_pending || job->preparing != NULL)
         return;
     if (job->fd >= 0) {
         close(job->fd); /* a regular file: close does not wait on anything */
@@ -97,11 +146,13 @@ static void job_maybe_finish(replay_job_t *job)
         job->on_finished(job, job->data);
 }
 
+/* No more lines: what is prepared but not produced is dropped (never counted); wait for delivery reports. */
 static void job_stop_reading(replay_job_t *job)
 {
     if (job->state != REPLAY_RUNNING)
         return;
     job->state = REPLAY_DRAINING;
+    job->n_ready = 0;
     uv_timer_stop(&job->tick);
     uv_idle_stop(&job->next);
     job_maybe_finish(job);
@@ -157,12 +208,13 @@ static void job_record_error(char *dst, size_t size, const char *msg)
 }
 
 /* A rejected line: dead-letter topic and error log. @returns 0 or -ENOBUFS (nothing done, try again). */
-static int job_reject(replay_job_t *job, const char *line, size_t len, route_event_status_t status, const char *reason)
+static int job_reject(replay_job_t *job, const char *line, size_t len, uint64_t line_no, route_event_status_t status,
+                      const char *reason)
 {
     char errstr[256];
     char header[320];
     snprintf(header, sizeof(header), "%s: %s", route_event_status_text(status), reason);
-    int rc = producer_send_dead_letter(job->env.producer, line, len, header, job->line_no, job->source,
+    int rc = producer_send_dead_letter(job->env.producer, line, len, header, line_no, job->source,
                                        &job->dead_letter_tag, errstr, sizeof(errstr));
     if (rc == -ENOBUFS)
         return rc;
@@ -181,61 +233,103 @@ static int job_reject(replay_job_t *job, const char *line, size_t len, route_eve
     return 0;
 }
 
-/* Parses, stamps, encodes and produces one line. @returns 0, or -ENOBUFS when the queue is full. */
-static int job_process_line(replay_job_t *job, const char *line, size_t len, bool too_long)
+/* Threadpool: parses, validates and encodes the batch's lines. Touches only the batch and the job's codec. */
+static void batch_prepare(uv_work_t *req)
+{
+    batch_t *b = req->data;
+    char errstr[256];
+    buf_reset(&b->bytes);
+    for (size_t i = 0; i < b->n; i++) {
+        batch_line_t *l = &b->lines[i];
+        route_event_t ev;
+        route_event_status_t st = ROUTE_EVENT_TRANSFORM_FAILED;
+        if (l->too_long)
+            snprintf(errstr, sizeof(errstr), "line %llu is longer than %d bytes", (unsigned long long)l->line_no,
+                     LINE_MAX_BYTES);
+        else
+            st = route_event_parse(l->ptr, l->len, &ev, errstr, sizeof(errstr));
+        if (st == ROUTE_EVENT_OK) {
+            route_codec_placeholder_stamp(&ev); /* the real stamp is set when it is produced */
+            l->off = b->bytes.len;
+            if (route_codec_encode(b->job->codec, &ev, &b->bytes, errstr, sizeof(errstr)) != ROUTE_CODEC_OK) {
+                st = ROUTE_EVENT_SCHEMA_INVALID;
+            } else {
+                l->size = b->bytes.len - l->off;
+                l->key_off = b->bytes.len;
+                l->key_len = ev.source_airport.len;
+                buf_append(&b->bytes, ev.source_airport.ptr, ev.source_airport.len);
+            }
+        }
+        l->status = st;
+        if (st != ROUTE_EVENT_OK) {
+            l->off = b->bytes.len;
+            l->size = l->len;
+            buf_append(&b->bytes, l->ptr, l->len);
+            l->reason_off = b->bytes.len;
+            buf_append(&b->bytes, errstr, strlen(errstr) + 1);
+        }
+    }
+}
+
+static void batch_prepared(uv_work_t *req, int status)
+{
+    batch_t *b = req->data;
+    replay_job_t *job = b->job;
+    job->preparing = NULL;
+    if (status != 0 || job->state != REPLAY_RUNNING) {
+        job_maybe_finish(job);
+        return;
+    }
+    b->next = 0;
+    job->ready[job->n_ready++] = b;
+    job_pump(job);
+}
+
+/* Loop: stamps and produces the batch's lines in order. @returns 0 when all are, -ENOBUFS to go on later. */
+static int batch_produce(replay_job_t *job, batch_t *b)
 {
     char errstr[256];
-    route_event_t ev;
-    int rc;
-
-    job->line_no++;
-    route_event_status_t st = ROUTE_EVENT_TRANSFORM_FAILED;
-    if (too_long)
-        snprintf(errstr, sizeof(errstr), "line %llu is longer than %d bytes", (unsigned long long)job->line_no,
-                 LINE_MAX_BYTES);
-    else
-        st = route_event_parse(line, len, &ev, errstr, sizeof(errstr));
-    if (st == ROUTE_EVENT_OK) {
-        /* One clock read per 16 events (~30 us apart): per event it was a tenth of the gateway's CPU here. */
-        if ((job->clock_uses++ & 15) == 0)
-            job->clock_us = timestamp_now_us();
-        route_event_stamp(&ev, job->clock_us);
-        buf_reset(&job->encoded);
-        if (route_codec_encode(job->env.codec, &ev, &job->encoded, errstr, sizeof(errstr)) != ROUTE_CODEC_OK)
-            st = ROUTE_EVENT_SCHEMA_INVALID;
-    }
-    if (st != ROUTE_EVENT_OK)
-        rc = job_reject(job, line, len, st, errstr);
-    else
-        rc = producer_send(job->env.producer, ev.source_airport.ptr, ev.source_airport.len, job->encoded.data,
-                           job->encoded.len, job->clock_us / 1000, &job->event_tag, errstr, sizeof(errstr));
-    if (rc == -ENOBUFS) {
-        job->line_no--;
-        return rc;
-    }
-    job->counts.lines++;
-    job->lines_this_pass++;
-    if (st == ROUTE_EVENT_OK) {
-        if (rc < 0) {
-            job->counts.failed++;
-            job_record_error(job->delivery_error, sizeof(job->delivery_error), errstr);
+    for (; b->next < b->n; b->next++) {
+        batch_line_t *l = &b->lines[b->next];
+        char *bytes = b->bytes.data;
+        int rc;
+        if (l->status == ROUTE_EVENT_OK) {
+            /* One clock read per 16 events (~30 us apart): per event it was a tenth of the gateway's CPU. */
+            if ((job->clock_uses++ & 15) == 0)
+                job->clock_us = timestamp_now_us();
+            route_event_t stamp;
+            route_event_stamp(&stamp, job->clock_us);
+            route_codec_restamp(bytes + l->off, stamp.id_buf, stamp.datetime_buf);
+            rc = producer_send(job->env.producer, bytes + l->key_off, l->key_len, bytes + l->off, l->size,
+                               job->clock_us / 1000, &job->event_tag, errstr, sizeof(errstr));
         } else {
-            job->counts.produced++;
-            job->counts.in_flight++;
+            rc = job_reject(job, bytes + l->off, l->size, l->line_no, l->status, bytes + l->reason_off);
+        }
+        if (rc == -ENOBUFS)
+            return rc;
+        job->counts.lines++;
+        if (l->status == ROUTE_EVENT_OK) {
+            if (rc < 0) {
+                job->counts.failed++;
+                job_record_error(job->delivery_error, sizeof(job->delivery_error), errstr);
+            } else {
+                job->counts.produced++;
+                job->counts.in_flight++;
+            }
         }
     }
     return 0;
 }
 
-/* End of the file: start over when looping, else stop reading. @returns true when a new pass began. */
-static bool job_end_of_pass(replay_job_t *job)
+/* End of the file: start over when looping, else no more input. */
+static void job_end_of_pass(replay_job_t *job)
 {
     job->counts.passes++;
     if (!job->loop || job->lines_this_pass == 0) {
         if (job->loop && job->lines_this_pass == 0)
             job_record_error(job->error, sizeof(job->error), "the file is empty: nothing to loop over");
-        job_stop_reading(job);
-        return false;
+        job->input_done = true;
+        return;
     }
     job->file_offset = 0;
     job->eof = false;
@@ -244,72 +338,103 @@ static bool job_end_of_pass(replay_job_t *job)
     job->line_no = 0;
     job->lines_this_pass = 0;
     job_start_read(job);
-    return true;
 }
 
-static void on_tick(uv_timer_t *t)
+/* How many lines the rate allows now (at most BATCH_LINES); 0 with *wait_ms until the next one. */
+static uint64_t job_budget(replay_job_t *job, uint64_t *wait_ms)
 {
-    replay_job_t *job = t->data;
-    if (job->state != REPLAY_RUNNING || job->paused_queue_full || job->read_pending)
-        return;
-
-    uint64_t budget = BATCH_LINES;
-    if (job->rate > 0) {
-        double elapsed_s = (double)(timestamp_now_us() - job->rate_start_us) / 1e6;
-        uint64_t done = job->counts.lines - job->rate_start_lines;
-        double allowed = floor(job->rate * elapsed_s) + 1 - (double)done;
-        if (allowed < 1) {
-            double next_s = (double)(done + 1) / job->rate - elapsed_s;
-            job_tick_soon(job, (uint64_t)ceil(next_s * 1000));
-            return;
-        }
-        if (allowed < (double)budget)
-            budget = (uint64_t)allowed;
+    if (job->rate <= 0)
+        return BATCH_LINES;
+    double elapsed_s = (double)(timestamp_now_us() - job->rate_start_us) / 1e6;
+    uint64_t done = job->lines_taken - job->rate_start_lines;
+    double allowed = floor(job->rate * elapsed_s) + 1 - (double)done;
+    if (allowed < 1) {
+        double next_s = (double)(done + 1) / job->rate - elapsed_s;
+        *wait_ms = (uint64_t)ceil(next_s * 1000);
+        if (*wait_ms == 0)
+            *wait_ms = 1;
+        return 0;
     }
+    return allowed < BATCH_LINES ? (uint64_t)allowed : BATCH_LINES;
+}
 
-    while (budget-- > 0) {
-        if (job->limit > 0 && job->counts.lines >= job->limit) {
-            job_stop_reading(job);
-            return;
+static batch_t *job_free_batch(replay_job_t *job)
+{
+    for (int i = 0; i < 2; i++) {
+        batch_t *b = job->batches[i];
+        if (b == job->preparing || (job->n_ready > 0 && job->ready[0] == b) || (job->n_ready > 1 && job->ready[1] == b))
+            continue;
+        return b;
+    }
+    return NULL;
+}
+
+/* Takes up to budget lines from the chunk into b. @returns why it stopped short (LINE_READY: budget met). */
+static line_status_t job_take_lines(replay_job_t *job, batch_t *b, uint64_t budget)
+{
+    b->n = 0;
+    while (b->n < budget) {
+        if (job->limit > 0 && job->lines_taken >= job->limit)
+            return LINE_LIMIT;
+        batch_line_t *l = &b->lines[b->n];
+        line_status_t st = job_next_line(job, &l->ptr, &l->len, &l->too_long);
+        if (st != LINE_READY)
+            return st;
+        l->line_no = ++job->line_no;
+        b->n++;
+        job->lines_taken++;
+        job->lines_this_pass++;
+    }
+    return LINE_READY;
+}
+
+/*
+ * The job's one driver, run whenever something it waits for happened (a batch prepared, a read done, the
+ * rate timer, the queue drained, the next loop iteration): hands the next batch to the threadpool, then
+ * produces what is prepared, then decides what wakes it next.
+ */
+static void job_pump(replay_job_t *job)
+{
+    if (job->state != REPLAY_RUNNING)
+        return;
+    uint64_t wait_ms = 0;
+    if (job->preparing == NULL && !job->read_pending && !job->input_done) {
+        batch_t *b = job_free_batch(job);
+        uint64_t budget = b != NULL ? job_budget(job, &wait_ms) : 0;
+        if (budget > 0) {
+            line_status_t why = job_take_lines(job, b, budget);
+            if (b->n > 0) {
+                job->preparing = b;
+                b->work.data = b;
+                uv_queue_work(job->env.loop, &b->work, batch_prepare, batch_prepared);
+            } else if (why == LINE_NEED_READ) {
+                job_start_read(job); /* nothing on the threadpool points into the chunk now */
+            } else if (why == LINE_END_OF_FILE) {
+                job_end_of_pass(job);
+            } else if (why == LINE_LIMIT) {
+                job->input_done = true;
+            }
         }
-        const char *line;
-        size_t len;
-        bool too_long;
-        size_t pos_before = job->chunk_pos;
-        bool skipping_before = job->skipping_long_line;
-        switch (job_next_line(job, &line, &len, &too_long)) {
-        case LINE_NEED_READ:
-            job_start_read(job);
-            return;
-        case LINE_END_OF_FILE:
-            job_end_of_pass(job);
-            return;
-        case LINE_READY:
+    }
+    while (job->n_ready > 0 && !job->paused_queue_full) {
+        if (batch_produce(job, job->ready[0]) == -ENOBUFS) {
+            job->paused_queue_full = true; /* the producer's drained callback resumes us */
             break;
         }
-        if (job_process_line(job, line, len, too_long) == -ENOBUFS) {
-            /* Give the line back; producer's drained callback resumes us. */
-            job->chunk_pos = pos_before;
-            job->skipping_long_line = skipping_before;
-            job->paused_queue_full = true;
-            return;
-        }
+        job->ready[0] = job->ready[1];
+        job->n_ready--;
     }
-    job_tick_soon(job, 0);
-}
-
-static void on_next(uv_idle_t *idle)
-{
-    uv_idle_stop(idle);
-    on_tick(&((replay_job_t *)idle->data)->tick);
-}
-
-static void job_tick_soon(replay_job_t *job, uint64_t delay_ms)
-{
-    if (delay_ms == 0)
-        uv_idle_start(&job->next, on_next);
+    if (job->input_done && job->n_ready == 0 && job->preparing == NULL && !job->read_pending) {
+        job_stop_reading(job);
+        return;
+    }
+    /* Woken by the prepared batch, the read, the drained queue or the rate timer; else go on next iteration. */
+    if (job->preparing != NULL || job->read_pending || job->paused_queue_full)
+        return;
+    if (wait_ms > 0)
+        uv_timer_start(&job->tick, on_tick, wait_ms, 0);
     else
-        uv_timer_start(&job->tick, on_tick, delay_ms, 0);
+        uv_idle_start(&job->next, on_next);
 }
 
 static void on_read(uv_fs_t *req)
@@ -334,7 +459,7 @@ static void on_read(uv_fs_t *req)
         job->eof = true;
     job->chunk_len += (size_t)n;
     job->file_offset += n;
-    job_tick_soon(job, 0);
+    job_pump(job);
 }
 
 static void job_start_read(replay_job_t *job)
@@ -366,6 +491,12 @@ replay_job_t *replay_job_start(const replay_env_t *env, const replay_params_t *p
         return NULL;
     }
     replay_job_t *job = xcalloc(1, sizeof(*job));
+    job->codec = route_codec_new(errstr, errstr_size);
+    if (job->codec == NULL) {
+        close(fd);
+        free(job);
+        return NULL;
+    }
     job->env = *env;
     uuid_t uu;
     uuid_generate_random(uu);
@@ -384,7 +515,10 @@ replay_job_t *replay_job_start(const replay_env_t *env, const replay_params_t *p
     job->fd = fd;
     job->chunk = xmalloc(CHUNK_SIZE);
     job->rate_start_us = job->started_us;
-    buf_init(&job->encoded);
+    for (int i = 0; i < 2; i++) {
+        job->batches[i] = xcalloc(1, sizeof(batch_t));
+        job->batches[i]->job = job;
+    }
     uv_timer_init(env->loop, &job->tick);
     job->tick.data = job;
     uv_idle_init(env->loop, &job->next);
@@ -406,7 +540,7 @@ void replay_job_resume(replay_job_t *job)
         return;
     job->paused_queue_full = false;
     if (job->state == REPLAY_RUNNING)
-        job_tick_soon(job, 0);
+        uv_idle_start(&job->next, on_next); /* not from inside librdkafka's poll: on the next iteration */
 }
 
 void replay_job_on_delivery(void *opaque, rd_kafka_resp_err_t err)
@@ -526,7 +660,11 @@ struct json_object *replay_job_progress(const replay_job_t *job)
 static void on_tick_closed(uv_handle_t *h)
 {
     replay_job_t *job = h->data;
-    buf_free(&job->encoded);
+    for (int i = 0; i < 2; i++) {
+        buf_free(&job->batches[i]->bytes);
+        free(job->batches[i]);
+    }
+    route_codec_free(job->codec);
     free(job->chunk);
     free(job->path);
     free(job->source);
@@ -535,6 +673,9 @@ static void on_tick_closed(uv_handle_t *h)
 
 void replay_job_free(replay_job_t *job)
 {
+    /* A batch on the threadpool points into the job: let it come back first (it only parses and encodes). */
+    while (job->preparing != NULL)
+        uv_run(job->env.loop, UV_RUN_ONCE);
     /* Handles close in order: the tick's callback, last, frees the job. */
     uv_close((uv_handle_t *)&job->next, NULL);
     uv_close((uv_handle_t *)&job->tick, on_tick_closed);

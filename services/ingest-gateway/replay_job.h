@@ -1,7 +1,8 @@
 /*
  * replay_job: one replay of a routes file into Kafka, the "data created over time" of the seed.
- * A job reads the file in chunks on the libuv threadpool (uv_fs_read), parses, stamps and encodes
- * each line, and produces it; rejected lines go to the dead-letter topic and the error log. It paces
+ * A job reads the file in chunks on the libuv threadpool (uv_fs_read); batches of lines are parsed,
+ * validated and encoded on the threadpool while the loop stamps and produces the batch before; rejected
+ * lines go to the dead-letter topic and the error log. It paces
  * itself to `rate` events/s with a timer, stops after `limit` lines, repeats the file when `loop`,
  * and pauses while librdkafka's local queue is full. It is finished when no more lines will be read
  * and every message it produced has a delivery report.
@@ -38,7 +39,6 @@ typedef struct replay_params_s {
 typedef struct replay_env_s {
     uv_loop_t *loop;
     producer_t *producer;
-    route_codec_t *codec;
     FILE *error_log; /* results/error.txt, the seed's words; may be NULL */
 } replay_env_t;
 

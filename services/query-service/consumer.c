@@ -287,8 +287,8 @@ consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, consumer
         {"max.partition.fetch.bytes", "4194304"}, {"enable.auto.commit", "false"},
         {"auto.offset.reset", "earliest"},
     };
-    rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap_servers, "query-service", defaults, sizeof(defaults) / sizeof(defaults[0]),
-                                           cfg->kafka_props, errstr, errstr_size);
+    rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap_servers, "query-service", defaults,
+                                           sizeof(defaults) / sizeof(defaults[0]), cfg->kafka_props, errstr, errstr_size);
     if (conf == NULL)
         return NULL;
 

@@ -240,7 +240,10 @@ static int cmp_id(const void *a, const void *b)
     return memcmp(a, b, ROUTE_EVENT_ID_LEN);
 }
 
-/* Across several refills of the per-thread random pool: every id v4, none repeated; a forked child does not reuse the parent's pool. */
+/*
+ * Across several refills of the per-thread random pool: every id v4, none repeated; a forked child does not
+ * reuse the parent's pool.
+ */
 static void test_stamp_many_unique_and_fork(void)
 {
     enum { N = 2000 };
