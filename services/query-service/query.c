@@ -129,6 +129,8 @@ static void snapshot_done(uv_work_t *req, int status)
 {
     query_t *q = req->data;
     q->snapshot_running = false;
+    /* Megabytes every few seconds: given back between snapshots rather than held (serializing refills it). */
+    buf_free(&q->snapshot_buf);
     if (status == 0 && q->snapshot_error[0] != '\0')
         log_error("snapshot_failed", "%s", q->snapshot_error);
     else if (status == 0)
