@@ -119,12 +119,40 @@ static void consumer_drain(consumer_t *c)
     uv_idle_start(&c->drain_idle, on_drain_idle);
 }
 
+/*
+ * Threadpool: the end offsets (high watermarks) of n partitions, asked of their leaders, waiting at most
+ * timeout_ms. Not rd_kafka_query_watermark_offsets: in librdkafka 2.0 it waits for the answer without its
+ * timeout, up to socket.timeout.ms (60 s) when the leader is down, and shutdown waits for this thread.
+ * ListOffsets with the timestamp -1 (latest) answers the high watermark.
+ */
+static rd_kafka_resp_err_t consumer_end_offsets(consumer_t *c, const int32_t *partitions, int64_t *ends, int n,
+                                                int timeout_ms)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n);
+    for (int i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(list, c->topic, partitions[i])->offset = RD_KAFKA_OFFSET_END;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(c->rk, list, timeout_ms);
+    for (int i = 0; i < n && err == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(list, c->topic, partitions[i]);
+        if (tp == NULL)
+            err = RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+        else if (tp->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            err = tp->err;
+        else if (tp->offset < 0)
+            err = RD_KAFKA_RESP_ERR__FAIL;
+        else
+            ends[i] = tp->offset;
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return err;
+}
+
 /* Threadpool: any request to the leader wakes its broker thread; the answer itself is not needed. */
 static void kick_work(uv_work_t *req)
 {
     consumer_t *c = req->data;
-    int64_t lo, hi;
-    rd_kafka_query_watermark_offsets(c->rk, c->topic, c->kick_partition, &lo, &hi, KICK_TIMEOUT_MS);
+    int64_t end;
+    consumer_end_offsets(c, &c->kick_partition, &end, 1, KICK_TIMEOUT_MS);
 }
 
 static void kick_done(uv_work_t *req, int status)
@@ -195,17 +223,17 @@ static void probe_work(uv_work_t *req)
     rd_kafka_metadata_destroy(md);
     if (!c->have_start_ends) {
         c->probe_high = xcalloc((size_t)count, sizeof(int64_t));
-        for (int p = 0; p < count; p++) {
-            int64_t lo, hi;
-            err = rd_kafka_query_watermark_offsets(c->rk, c->topic, p, &lo, &hi, PROBE_TIMEOUT_MS);
-            if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                snprintf(c->probe_error, sizeof(c->probe_error), "end offset of partition %d: %s", p,
-                         rd_kafka_err2str(err));
-                free(c->probe_high);
-                c->probe_high = NULL;
-                return;
-            }
-            c->probe_high[p] = hi;
+        int32_t *ids = xcalloc((size_t)count, sizeof(int32_t));
+        for (int p = 0; p < count; p++)
+            ids[p] = p;
+        err = consumer_end_offsets(c, ids, c->probe_high, count, PROBE_TIMEOUT_MS);
+        free(ids);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(c->probe_error, sizeof(c->probe_error), "end offsets of the partitions: %s",
+                     rd_kafka_err2str(err));
+            free(c->probe_high);
+            c->probe_high = NULL;
+            return;
         }
     }
     c->probe_partition_count = count;
