@@ -87,8 +87,7 @@ struct replay_job_s {
     size_t chunk_len;
     size_t chunk_pos;
     bool skipping_long_line;
-    uint64_t line_no;         /* 1-based line number within the current pass */
-    uint64_t lines_this_pass;
+    uint64_t line_no;         /* lines taken in the current pass: the last one's 1-based number */
     uint64_t lines_taken;     /* into batches, over all passes (limit and pacing count these) */
     bool input_done;          /* limit reached or last pass read: produce what is prepared, then drain */
 
@@ -325,8 +324,8 @@ static int batch_produce(replay_job_t *job, batch_t *b)
 static void job_end_of_pass(replay_job_t *job)
 {
     job->counts.passes++;
-    if (!job->loop || job->lines_this_pass == 0) {
-        if (job->loop && job->lines_this_pass == 0)
+    if (!job->loop || job->line_no == 0) {
+        if (job->loop && job->line_no == 0)
             job_record_error(job->error, sizeof(job->error), "the file is empty: nothing to loop over");
         job->input_done = true;
         return;
@@ -336,7 +335,6 @@ static void job_end_of_pass(replay_job_t *job)
     job->chunk_len = job->chunk_pos = 0;
     job->skipping_long_line = false;
     job->line_no = 0;
-    job->lines_this_pass = 0;
     job_start_read(job);
 }
 
@@ -383,7 +381,6 @@ static line_status_t job_take_lines(replay_job_t *job, batch_t *b, uint64_t budg
         l->line_no = ++job->line_no;
         b->n++;
         job->lines_taken++;
-        job->lines_this_pass++;
     }
     return LINE_READY;
 }

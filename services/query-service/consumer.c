@@ -68,6 +68,7 @@ struct consumer_s {
 
 static void consumer_drain(consumer_t *c);
 static void kick_arm(consumer_t *c);
+static void on_kick_timer(uv_timer_t *t);
 
 static void on_drain_idle(uv_idle_t *idle)
 {
@@ -132,11 +133,10 @@ static rd_kafka_resp_err_t consumer_end_offsets(consumer_t *c, const int32_t *pa
     for (int i = 0; i < n; i++)
         rd_kafka_topic_partition_list_add(list, c->topic, partitions[i])->offset = RD_KAFKA_OFFSET_END;
     rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(c->rk, list, timeout_ms);
+    /* Answered in place, in the order asked. */
     for (int i = 0; i < n && err == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
-        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(list, c->topic, partitions[i]);
-        if (tp == NULL)
-            err = RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
-        else if (tp->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        const rd_kafka_topic_partition_t *tp = &list->elems[i];
+        if (tp->err != RD_KAFKA_RESP_ERR_NO_ERROR)
             err = tp->err;
         else if (tp->offset < 0)
             err = RD_KAFKA_RESP_ERR__FAIL;
@@ -162,7 +162,7 @@ static void kick_done(uv_work_t *req, int status)
     c->kick_running = false;
     /* Nothing came since the kick was armed: look again after another idle period. */
     if (!c->closing && !uv_is_active((uv_handle_t *)&c->kick_timer))
-        uv_timer_start(&c->kick_timer, c->kick_timer.timer_cb, KICK_IDLE_MS, 0);
+        uv_timer_start(&c->kick_timer, on_kick_timer, KICK_IDLE_MS, 0);
 }
 
 static void on_kick_timer(uv_timer_t *t)
