@@ -15,6 +15,11 @@
 #   kafka.sh stop-cluster --dir DIR | kill-cluster --dir DIR
 #   kafka.sh kill-node --dir DIR --node N | stop-node --dir DIR --node N | restart-node --dir DIR --node N
 #   kafka.sh create-topic --bootstrap B --topic T [--partitions N] [--replication-factor R] [--config k=v]...
+#   kafka.sh delete-topic --bootstrap B --topic T
+#   kafka.sh add-partitions --bootstrap B --topic T --partitions N      (N: the new total)
+#   kafka.sh delete-records --bootstrap B --topic T --partition P --offset O
+#                                          the partition's records before O are deleted (its log start
+#                                          offset becomes O), as retention would
 #
 #   kafka.sh create-topic BOOTSTRAP TOPIC PARTITIONS    (the same, positional)
 #
@@ -224,7 +229,7 @@ stop_node() { stop_nodes "$2" "$1"; } # dir signal
 
 # ---- argument parsing: every subcommand takes --name value pairs ----
 dir="" port="" cport="" node_id=1 voters="" cluster_id="" base_port="" node="" bootstrap=""
-topic="" partitions=3 rf="" sets=() configs=()
+topic="" partitions=3 rf="" partition="" offset="" sets=() configs=()
 parse() {
     while [ $# -gt 0 ]; do
         [ $# -ge 2 ] || die "$1 needs a value"
@@ -243,6 +248,8 @@ parse() {
             --partitions) partitions=$2 ;;
             --replication-factor) rf=$2 ;;
             --config) configs+=("$2") ;;
+            --partition) partition=$2 ;;
+            --offset) offset=$2 ;;
             *) die "unknown option $1" ;;
         esac
         shift 2
@@ -322,18 +329,47 @@ cmd_node() { # stop|kill|restart
     esac
 }
 
+# The broker's own command-line tools (kafka-tools), with log4j quiet on stderr.
+run_tool() { # class args...
+    ensure_libs
+    local l4j rc=0
+    l4j=$(mktemp)
+    printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=%%p %%m%%n\n' >"$l4j"
+    java_cp -Dlog4j.configuration="file:$l4j" "$@" >&2 || rc=$?
+    rm -f "$l4j"
+    return "$rc"
+}
+
 cmd_create_topic() {
     need bootstrap topic
-    ensure_libs
     local args=(--bootstrap-server "$bootstrap" --create --if-not-exists --topic "$topic" --partitions "$partitions")
     [ -n "$rf" ] && args+=(--replication-factor "$rf")
     local kv
     for kv in ${configs[@]+"${configs[@]}"}; do args+=(--config "$kv"); done
-    local l4j
-    l4j=$(mktemp)
-    printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=%%p %%m%%n\n' >"$l4j"
-    java_cp -Dlog4j.configuration="file:$l4j" org.apache.kafka.tools.TopicCommand "${args[@]}" >&2 || { rm -f "$l4j"; die "creating topic $topic failed"; }
-    rm -f "$l4j"
+    run_tool org.apache.kafka.tools.TopicCommand "${args[@]}" || die "creating topic $topic failed"
+}
+
+cmd_delete_topic() {
+    need bootstrap topic
+    run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --delete --topic "$topic" ||
+        die "deleting topic $topic failed"
+}
+
+cmd_add_partitions() {
+    need bootstrap topic
+    run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --alter --topic "$topic" \
+        --partitions "$partitions" || die "adding partitions to $topic failed"
+}
+
+cmd_delete_records() {
+    need bootstrap topic partition offset
+    local spec
+    spec=$(mktemp)
+    printf '{"version":1,"partitions":[{"topic":"%s","partition":%d,"offset":%d}]}\n' "$topic" "$partition" \
+        "$offset" >"$spec"
+    run_tool org.apache.kafka.tools.DeleteRecordsCommand --bootstrap-server "$bootstrap" --offset-json-file "$spec" ||
+        { rm -f "$spec"; die "deleting records of $topic [$partition] before $offset failed"; }
+    rm -f "$spec"
 }
 
 [ $# -ge 1 ] || { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
@@ -361,5 +397,8 @@ case $sub in
     kill-node) cmd_node kill ;;
     restart-node) cmd_node restart ;;
     create-topic) cmd_create_topic ;;
-    *) die "unknown subcommand $sub (fetch, start, stop, kill, start-cluster, stop-cluster, kill-cluster, stop-node, kill-node, restart-node, create-topic)" ;;
+    delete-topic) cmd_delete_topic ;;
+    add-partitions) cmd_add_partitions ;;
+    delete-records) cmd_delete_records ;;
+    *) die "unknown subcommand $sub (fetch, start, stop, kill, start-cluster, stop-cluster, kill-cluster, stop-node, kill-node, restart-node, create-topic, delete-topic, add-partitions, delete-records)" ;;
 esac

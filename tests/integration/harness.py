@@ -185,6 +185,47 @@ def create_topic(name, partitions=3, replication_factor=None, config=None, timeo
     return name
 
 
+def _kafka_tool(what, *args, timeout=60):
+    env = dict(os.environ, KAFKA_LIBS=kafka_libs())
+    proc = subprocess.run([os.path.join(SOURCE_DIR, "deploy", "kafka", "kafka.sh"), *[str(a) for a in args]],
+                          capture_output=True, timeout=timeout, env=env)
+    check(proc.returncode == 0, f"{what}: {proc.stderr.decode(errors='replace')[-2000:]}")
+
+
+def delete_topic(name, timeout=60, bootstrap_servers=None):
+    """Deletes a topic with the broker's TopicCommand and waits until the broker no longer knows it."""
+    _kafka_tool(f"delete topic {name}", "delete-topic", "--bootstrap", bootstrap_servers or bootstrap(),
+                "--topic", name, timeout=timeout)
+    wait_until(lambda: topic_partitions(name, bootstrap_servers=bootstrap_servers) == 0, timeout, 0.3,
+               f"topic {name} gone")
+
+
+def add_partitions(name, total, timeout=60, bootstrap_servers=None):
+    """Grows topic name to total partitions and waits until each has a leader."""
+    _kafka_tool(f"add partitions to {name}", "add-partitions", "--bootstrap", bootstrap_servers or bootstrap(),
+                "--topic", name, "--partitions", total, timeout=timeout)
+    wait_until(lambda: topic_partitions(name, bootstrap_servers=bootstrap_servers) == total, timeout, 0.3,
+               f"topic {name} with {total} leaders")
+
+
+def delete_records(name, partition, before, timeout=60, bootstrap_servers=None):
+    """Deletes the records of name [partition] before offset `before`, as retention would."""
+    _kafka_tool(f"delete records of {name} [{partition}]", "delete-records", "--bootstrap",
+                bootstrap_servers or bootstrap(), "--topic", name, "--partition", partition, "--offset", before,
+                timeout=timeout)
+
+
+def partition_offsets(name, partition, bootstrap_servers=None, timeout=30):
+    """(low, high) watermarks of name [partition], as kcat -Q answers them (-2: beginning, -1: end)."""
+    def query(ts):
+        out = _run(_kcat("-Q", "-t", f"{name}:{partition}:{ts}", bootstrap_servers=bootstrap_servers), timeout,
+                   f"offsets of {name} [{partition}]").decode()
+        m = re.search(rf"\[{partition}\]\s+offset\s+(-?\d+)", out)
+        check(m is not None, f"kcat -Q answered {out!r}")
+        return int(m.group(1))
+    return query(-2), query(-1)
+
+
 def topic_metadata(topic, bootstrap_servers=None, timeout=10):
     """{partition: {"leader": id, "replicas": [ids], "isrs": [ids]}} of topic as kcat -L reports it ({} if the
     broker does not know it). leader -1: none."""
