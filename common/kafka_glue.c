@@ -98,3 +98,24 @@ rd_kafka_conf_t *kafka_conf_new(const char *bootstrap_servers, const char *clien
     }
     return conf;
 }
+
+rd_kafka_resp_err_t kafka_list_offsets(rd_kafka_t *rk, const char *topic, const int32_t *partitions, int64_t which,
+                                       int64_t *out, int n, int timeout_ms)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n);
+    for (int i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(list, topic, partitions[i])->offset = which;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, list, timeout_ms);
+    /* Answered in place, in the order asked. */
+    for (int i = 0; i < n && err == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+        const rd_kafka_topic_partition_t *tp = &list->elems[i];
+        if (tp->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            err = tp->err;
+        else if (tp->offset < 0)
+            err = RD_KAFKA_RESP_ERR__FAIL;
+        else
+            out[i] = tp->offset;
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return err;
+}

@@ -37,4 +37,15 @@ typedef struct kafka_property_s {
 rd_kafka_conf_t *kafka_conf_new(const char *bootstrap_servers, const char *client_id, const kafka_property_t *defaults,
                                 size_t n_defaults, const config_kv_t *props, char *errstr, size_t errstr_size);
 
+/*
+ * The offsets of n partitions of topic at `which` (RD_KAFKA_OFFSET_END: the high watermark;
+ * RD_KAFKA_OFFSET_BEGINNING: the first offset still held), asked of their leaders (ListOffsets with the
+ * timestamps -1 and -2), into out[0..n). Waits for the network, at most timeout_ms: call it off the loop.
+ * Not rd_kafka_query_watermark_offsets: in librdkafka 2.0 that one waits without its timeout, up to
+ * socket.timeout.ms (60 s) when the leader is down.
+ * @returns RD_KAFKA_RESP_ERR_NO_ERROR, or the first partition's error (out is then partly filled).
+ */
+rd_kafka_resp_err_t kafka_list_offsets(rd_kafka_t *rk, const char *topic, const int32_t *partitions, int64_t which,
+                                       int64_t *out, int n, int timeout_ms);
+
 #endif

@@ -5,27 +5,23 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "continuity.h"
+#include "fetch_kick.h"
 #include "kafka_glue.h"
 #include "log.h"
 
 #define PROBE_INTERVAL_NOT_READY_MS 1000
 #define PROBE_INTERVAL_READY_MS 5000
 #define PROBE_TIMEOUT_MS 3000
+#define RANGE_RETRY_MS 1000
 #define BATCH_SIZE 1024
 /* Batches served per wake-up before yielding to HTTP and timers; a zero timer continues the drain. */
 #define BATCHES_PER_TURN 32
-/*
- * The fetch kick. librdkafka 2.0 stops fetching a partition whose prefetch queue (here the one queue all
- * partitions share) is over queued.min.messages or queued.max.messages.kbytes, and looks at it again only
- * when its broker thread wakes up: on a response, on a request to send, or on its one-second tick (2.1 made
- * that tick fetch.queue.backoff.ms). Catching up, the loop empties a full queue in tens of milliseconds and
- * would then wait for the rest of that second: catch-up ran at a quarter of kcat's speed. So when the queue
- * has been dry for KICK_IDLE_MS while a partition still lags its high watermark, a ListOffsets request to
- * that partition's leader (on the threadpool: it waits for the answer) wakes the broker thread, which then
- * sees the queue empty and fetches at once.
- */
-#define KICK_IDLE_MS 5
-#define KICK_TIMEOUT_MS 1000
+
+typedef struct part_s {
+    consumer_partition_t info;
+    continuity_t check;
+} part_t;
 
 struct consumer_s {
     uv_loop_t *loop;
@@ -33,42 +29,144 @@ struct consumer_s {
     rd_kafka_topic_t *rkt;
     rd_kafka_queue_t *queue;
     kafka_waker_t *waker;
-    consumer_message_cb on_message;
-    consumer_batch_cb on_batch;
-    void *data;
+    consumer_callbacks_t cb;
+    const positions_t *positions; /* the state's: where each partition stands */
     char *topic;
 
-    consumer_partition_t *parts; /* index = partition id */
+    part_t *parts; /* index = partition id */
     size_t n_parts;
-    int64_t *resume; /* from the snapshot, index = partition id, -1 = none */
-    size_t n_resume;
+    consumer_partition_t *info; /* for consumer_partitions */
+    uint64_t generation;        /* bumped by each rewind: what was fetched or asked before is stale */
 
     uv_idle_t drain_idle;
-    uv_timer_t kick_timer;
-    uv_work_t kick_work;
-    bool kick_running;
-    uint64_t kicks;
-    int32_t kick_partition;  /* the lagging partition whose leader the kick wakes */
-    size_t kick_next;        /* round robin over lagging partitions */
-    uint64_t received;       /* messages seen so far (any kind) */
-    uint64_t received_at_arm; /* ... when the kick timer was last armed */
+    fetch_kick_t *kick;
+
+    /* Out-of-range partitions: their first and end offsets asked on the threadpool. */
+    uv_timer_t range_timer;
+    uv_work_t range_work;
+    bool range_running;
+    uint64_t range_generation;
+    /* One request's partitions and answers: allocated for it, freed when it is done. */
+    int32_t *range_ids;
+    int64_t *range_first;
+    int64_t *range_end;
+    int range_n;
+    rd_kafka_resp_err_t range_err;
+
     uv_timer_t probe_timer;
     uv_work_t probe_work;
     bool probe_running;
+    uint64_t probe_generation;
     bool closing;
     bool kafka_ok;
+    bool kafka_reached;
+    uint64_t probes_done;
+    bool topic_lost; /* a probe found the topic gone: check every partition again once it is back */
     bool have_start_ends;
     char last_error[256];
     /* Written by the probe thread, read on the loop after it completes. */
     int probe_partition_count;
+    bool probe_topic_missing;
     int64_t *probe_high;
     char probe_error[256];
     rd_kafka_message_t *batch[BATCH_SIZE];
 };
 
 static void consumer_drain(consumer_t *c);
-static void kick_arm(consumer_t *c);
-static void on_kick_timer(uv_timer_t *t);
+static void range_schedule(consumer_t *c, uint64_t delay_ms);
+
+/* ---- reading ---- */
+
+/*
+ * Starts fetching partition p at offset (a logical one too), or starts it again there. Not rd_kafka_seek: a
+ * partition whose offset was out of range (auto.offset.reset=error) has stopped fetching, and a seek of a stopped
+ * partition fails. rd_kafka_consume_stop waits for librdkafka's reply, a matter of microseconds, on paths that
+ * are rare (a partition checked again, an offset out of range, a rewind); what was fetched before is discarded
+ * by librdkafka (the partition's op version moves on).
+ */
+static void part_fetch_from(consumer_t *c, size_t p, int64_t offset, bool started)
+{
+    if (started)
+        rd_kafka_consume_stop(c->rkt, (int32_t)p);
+    if (rd_kafka_consume_start_queue(c->rkt, (int32_t)p, offset, c->queue) != 0)
+        log_error("kafka_consume_start", "%s [%zu] from offset %lld: %s", c->topic, p, (long long)offset,
+                  rd_kafka_err2str(rd_kafka_last_error()));
+}
+
+/* Arms the continuity check of partition p from where the state stands and fetches from there. */
+static void part_resume(consumer_t *c, size_t p, bool started)
+{
+    position_t pos = positions_get(c->positions, (int32_t)p);
+    int64_t from = continuity_start(&c->parts[p].check, &pos);
+    part_fetch_from(c, p, from, started);
+    if (c->parts[p].check.phase == CONTINUITY_VERIFY)
+        log_info("partition_resumed", "%s [%zu] at offset %lld: checking the message applied last first", c->topic,
+                 p, (long long)pos.next_offset);
+    else if (pos.next_offset > 0)
+        log_warn("partition_resumed_unchecked", "%s [%zu] at offset %lld: the state has no fingerprint of the "
+                 "message it applied last, the partition cannot be checked", c->topic, p, (long long)pos.next_offset);
+}
+
+/* The topic is not the one the state was built from: the owner rebuilds (and rewinds us). */
+static void consumer_reset(consumer_t *c, int32_t partition, const char *why)
+{
+    char reason[512];
+    snprintf(reason, sizeof(reason), "%s [%d]: %s", c->topic, (int)partition, why);
+    c->cb.on_reset(reason, c->cb.data);
+}
+
+static void on_out_of_range(consumer_t *c, int32_t p)
+{
+    if (c->parts[p].check.phase == CONTINUITY_ASKING)
+        return;
+    log_warn("offset_out_of_range", "%s [%d]: the offset asked for is not in the partition: asking for its range",
+             c->topic, (int)p);
+    continuity_out_of_range(&c->parts[p].check);
+    range_schedule(c, 0);
+}
+
+/* One message of partition p; @returns false when it made the owner rewind (the rest of the batch is stale). */
+static bool take_message(consumer_t *c, rd_kafka_message_t *m)
+{
+    if (m->partition < 0 || (size_t)m->partition >= c->n_parts)
+        return true;
+    part_t *pt = &c->parts[m->partition];
+    position_t pos = positions_get(c->positions, m->partition);
+    uint64_t generation = c->generation;
+    char why[256];
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        pt->info.end_offset = m->offset;
+        if (continuity_end(&pt->check, &pos, m->offset, why, sizeof(why)) == CONTINUITY_RESET)
+            consumer_reset(c, m->partition, why);
+        return generation == c->generation;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+        on_out_of_range(c, m->partition);
+        return true;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("kafka_consume_error", "partition %d: %s", (int)m->partition, rd_kafka_message_errstr(m));
+        return true;
+    }
+    uint64_t fp = positions_fingerprint(rd_kafka_message_timestamp(m, NULL), m->key, m->key_len, m->payload, m->len);
+    switch (continuity_message(&pt->check, &pos, m->offset, fp, why, sizeof(why))) {
+    case CONTINUITY_RESET:
+        consumer_reset(c, m->partition, why);
+        return false;
+    case CONTINUITY_DROP:
+        if (pt->check.phase == CONTINUITY_RUNNING && pos.next_offset > 0)
+            log_info("partition_checked", "%s [%d]: the message at offset %lld is the one the state applied: "
+                     "reading on", c->topic, (int)m->partition, (long long)m->offset);
+        return true;
+    case CONTINUITY_SKIP:
+        c->cb.on_deleted(m->partition, m->offset, c->cb.data);
+        /* fall through */
+    case CONTINUITY_APPLY:
+        c->cb.on_message(m, fp, c->cb.data);
+        return true;
+    }
+    return true;
+}
 
 static void on_drain_idle(uv_idle_t *idle)
 {
@@ -85,34 +183,23 @@ static void consumer_drain(consumer_t *c)
 {
     if (c->closing)
         return;
-    size_t total = 0;
     for (int turn = 0; turn < BATCHES_PER_TURN; turn++) {
         ssize_t n = rd_kafka_consume_batch_queue(c->queue, 0, c->batch, BATCH_SIZE);
         if (n <= 0)
             n = 0;
-        c->received += (uint64_t)n;
+        fetch_kick_received(c->kick, (uint64_t)n);
+        bool current = true;
         for (ssize_t i = 0; i < n; i++) {
-            rd_kafka_message_t *m = c->batch[i];
-            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                if (m->partition >= 0 && (size_t)m->partition < c->n_parts)
-                    c->parts[m->partition].end_offset = m->offset;
-            } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                log_warn("kafka_consume_error", "partition %d: %s", (int)m->partition, rd_kafka_message_errstr(m));
-            } else {
-                c->on_message(m, c->data);
-                total++;
-            }
-            rd_kafka_message_destroy(m);
+            /* After a rewind the rest of the batch was fetched for the state thrown away. */
+            if (current)
+                current = take_message(c, c->batch[i]);
+            rd_kafka_message_destroy(c->batch[i]);
         }
         if (n < BATCH_SIZE) {
-            if (c->on_batch != NULL && total > 0)
-                c->on_batch(total, c->data);
-            kick_arm(c);
+            fetch_kick_arm(c->kick, c->positions, c->n_parts);
             return;
         }
     }
-    if (c->on_batch != NULL && total > 0)
-        c->on_batch(total, c->data);
     /*
      * The queue may still hold messages and librdkafka will not wake us for those: come back on the next
      * loop iteration, after I/O (an idle handle; a 0 ms timer re-armed from its callback would starve I/O).
@@ -120,79 +207,101 @@ static void consumer_drain(consumer_t *c)
     uv_idle_start(&c->drain_idle, on_drain_idle);
 }
 
-/*
- * Threadpool: the end offsets (high watermarks) of n partitions, asked of their leaders, waiting at most
- * timeout_ms. Not rd_kafka_query_watermark_offsets: in librdkafka 2.0 it waits for the answer without its
- * timeout, up to socket.timeout.ms (60 s) when the leader is down, and shutdown waits for this thread.
- * ListOffsets with the timestamp -1 (latest) answers the high watermark.
- */
-static rd_kafka_resp_err_t consumer_end_offsets(consumer_t *c, const int32_t *partitions, int64_t *ends, int n,
-                                                int timeout_ms)
-{
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n);
-    for (int i = 0; i < n; i++)
-        rd_kafka_topic_partition_list_add(list, c->topic, partitions[i])->offset = RD_KAFKA_OFFSET_END;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(c->rk, list, timeout_ms);
-    /* Answered in place, in the order asked. */
-    for (int i = 0; i < n && err == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
-        const rd_kafka_topic_partition_t *tp = &list->elems[i];
-        if (tp->err != RD_KAFKA_RESP_ERR_NO_ERROR)
-            err = tp->err;
-        else if (tp->offset < 0)
-            err = RD_KAFKA_RESP_ERR__FAIL;
-        else
-            ends[i] = tp->offset;
-    }
-    rd_kafka_topic_partition_list_destroy(list);
-    return err;
-}
+/* ---- the first and end offsets of partitions out of range, asked on the threadpool ---- */
 
-/* Threadpool: any request to the leader wakes its broker thread; the answer itself is not needed. */
-static void kick_work(uv_work_t *req)
+/* Threadpool: first and end offsets of the partitions waiting for them. */
+static void range_work(uv_work_t *req)
 {
     consumer_t *c = req->data;
-    int64_t end;
-    consumer_end_offsets(c, &c->kick_partition, &end, 1, KICK_TIMEOUT_MS);
+    c->range_err = kafka_list_offsets(c->rk, c->topic, c->range_ids, RD_KAFKA_OFFSET_BEGINNING, c->range_first,
+                                      c->range_n, PROBE_TIMEOUT_MS);
+    if (c->range_err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        c->range_err = kafka_list_offsets(c->rk, c->topic, c->range_ids, RD_KAFKA_OFFSET_END, c->range_end, c->range_n,
+                                          PROBE_TIMEOUT_MS);
 }
 
-static void kick_done(uv_work_t *req, int status)
+static void range_free(consumer_t *c)
+{
+    free(c->range_ids);
+    free(c->range_first);
+    free(c->range_end);
+    c->range_ids = NULL;
+    c->range_first = c->range_end = NULL;
+    c->range_n = 0;
+}
+
+static void range_done(uv_work_t *req, int status)
 {
     consumer_t *c = req->data;
-    (void)status;
-    c->kick_running = false;
-    /* Nothing came since the kick was armed: look again after another idle period. */
-    if (!c->closing && !uv_is_active((uv_handle_t *)&c->kick_timer))
-        uv_timer_start(&c->kick_timer, on_kick_timer, KICK_IDLE_MS, 0);
-}
-
-static void on_kick_timer(uv_timer_t *t)
-{
-    consumer_t *c = t->data;
-    if (c->closing || c->kick_running || c->received != c->received_at_arm)
-        return; /* messages are flowing (the next dry drain re-arms), or a kick is on its way */
-    for (size_t i = 0; i < c->n_parts; i++) {
-        size_t p = (c->kick_next + i) % c->n_parts;
-        int64_t lo, hi;
-        /* Cached from fetch responses: no network round trip. */
-        if (rd_kafka_get_watermark_offsets(c->rk, c->topic, (int32_t)p, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            hi <= c->parts[p].next_offset)
-            continue;
-        c->kick_next = p + 1;
-        c->kick_partition = (int32_t)p;
-        c->kick_running = true;
-        c->kicks++;
-        c->kick_work.data = c;
-        uv_queue_work(c->loop, &c->kick_work, kick_work, kick_done);
+    c->range_running = false;
+    if (status != 0 || c->closing || c->range_generation != c->generation) {
+        range_free(c);
+        range_schedule(c, 0); /* a rewind came meanwhile: whoever still waits asks again */
         return;
     }
+    if (c->range_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("offset_range_failed", "%s: the offsets of %d partition(s): %s; asking again", c->topic,
+                 c->range_n, rd_kafka_err2str(c->range_err));
+        range_free(c);
+        range_schedule(c, RANGE_RETRY_MS);
+        return;
+    }
+    for (int i = 0; i < c->range_n && c->range_generation == c->generation; i++) {
+        int32_t p = c->range_ids[i];
+        part_t *pt = &c->parts[p];
+        position_t pos = positions_get(c->positions, p);
+        int64_t from;
+        char why[256];
+        if (pt->check.phase != CONTINUITY_ASKING)
+            continue;
+        switch (continuity_range(&pt->check, &pos, c->range_first[i], c->range_end[i], &from, why, sizeof(why))) {
+        case CONTINUITY_RESET:
+            consumer_reset(c, p, why); /* rewound: every partition starts again */
+            continue;
+        case CONTINUITY_SKIP:
+            c->cb.on_deleted(p, from, c->cb.data);
+            break;
+        default:
+            break;
+        }
+        log_info("partition_range", "%s [%d] holds offsets %lld..%lld: reading on from %lld", c->topic, (int)p,
+                 (long long)c->range_first[i], (long long)c->range_end[i], (long long)from);
+        part_fetch_from(c, (size_t)p, from, true);
+    }
+    range_free(c);
+    range_schedule(c, 0);
 }
 
-/* The queue ran dry: if it stays so for KICK_IDLE_MS while a partition lags, kick the fetcher. */
-static void kick_arm(consumer_t *c)
+static void on_range_timer(uv_timer_t *t)
 {
-    c->received_at_arm = c->received;
-    uv_timer_start(&c->kick_timer, on_kick_timer, KICK_IDLE_MS, 0);
+    consumer_t *c = t->data;
+    if (c->closing || c->range_running)
+        return;
+    int n = 0;
+    for (size_t p = 0; p < c->n_parts; p++)
+        n += c->parts[p].check.phase == CONTINUITY_ASKING;
+    if (n == 0)
+        return;
+    c->range_ids = xmalloc((size_t)n * sizeof(*c->range_ids));
+    c->range_first = xmalloc((size_t)n * sizeof(*c->range_first));
+    c->range_end = xmalloc((size_t)n * sizeof(*c->range_end));
+    for (size_t p = 0; p < c->n_parts; p++)
+        if (c->parts[p].check.phase == CONTINUITY_ASKING)
+            c->range_ids[c->range_n++] = (int32_t)p;
+    c->range_running = true;
+    c->range_generation = c->generation;
+    c->range_work.data = c;
+    uv_queue_work(c->loop, &c->range_work, range_work, range_done);
 }
+
+/* Asks for the range of every partition waiting for it, after delay_ms (unless a request is on its way). */
+static void range_schedule(consumer_t *c, uint64_t delay_ms)
+{
+    if (!c->closing && !c->range_running)
+        uv_timer_start(&c->range_timer, on_range_timer, delay_ms, 0);
+}
+
+/* ---- the probe: partitions and, at start, the end offsets to catch up with ---- */
 
 static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
@@ -201,12 +310,13 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
     log_warn("kafka_error", "%s: %s", rd_kafka_err2name(err), reason);
 }
 
-/* Threadpool: partition count and, the first time, the end offsets to catch up with. */
+/* Threadpool. */
 static void probe_work(uv_work_t *req)
 {
     consumer_t *c = req->data;
     c->probe_error[0] = '\0';
     c->probe_partition_count = 0;
+    c->probe_topic_missing = false;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(c->rk, 0, c->rkt, &md, PROBE_TIMEOUT_MS);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -216,6 +326,8 @@ static void probe_work(uv_work_t *req)
     if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt == 0) {
         snprintf(c->probe_error, sizeof(c->probe_error), "topic %s is not available yet: %s", c->topic,
                  md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
+        c->probe_topic_missing = md->topic_cnt == 1 && (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                                                        md->topics[0].partition_cnt == 0);
         rd_kafka_metadata_destroy(md);
         return;
     }
@@ -226,7 +338,7 @@ static void probe_work(uv_work_t *req)
         int32_t *ids = xcalloc((size_t)count, sizeof(int32_t));
         for (int p = 0; p < count; p++)
             ids[p] = p;
-        err = consumer_end_offsets(c, ids, c->probe_high, count, PROBE_TIMEOUT_MS);
+        err = kafka_list_offsets(c->rk, c->topic, ids, RD_KAFKA_OFFSET_END, c->probe_high, count, PROBE_TIMEOUT_MS);
         free(ids);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             snprintf(c->probe_error, sizeof(c->probe_error), "end offsets of the partitions: %s",
@@ -242,19 +354,42 @@ static void probe_work(uv_work_t *req)
 static void consumer_start_partitions(consumer_t *c, size_t count)
 {
     c->parts = xrealloc(c->parts, count * sizeof(*c->parts));
+    c->info = xrealloc(c->info, count * sizeof(*c->info));
     for (size_t p = c->n_parts; p < count; p++) {
-        int64_t start = p < c->n_resume && c->resume[p] >= 0 ? c->resume[p] : RD_KAFKA_OFFSET_BEGINNING;
-        c->parts[p].partition = (int32_t)p;
-        c->parts[p].next_offset = start >= 0 ? start : 0;
-        c->parts[p].end_offset = -1;
-        c->parts[p].start_end_offset = c->probe_high != NULL ? c->probe_high[p] : 0;
-        if (rd_kafka_consume_start_queue(c->rkt, (int32_t)p, start, c->queue) != 0)
-            log_error("kafka_consume_start", "partition %zu: %s", p, rd_kafka_err2str(rd_kafka_last_error()));
-        else
-            log_info("partition_assigned", "%s [%zu] from offset %lld, end at start %lld", c->topic, p,
-                     (long long)c->parts[p].next_offset, (long long)c->parts[p].start_end_offset);
+        part_t *pt = &c->parts[p];
+        memset(pt, 0, sizeof(*pt));
+        pt->info.partition = (int32_t)p;
+        pt->info.end_offset = -1;
+        pt->info.start_end_offset = c->probe_high != NULL ? c->probe_high[p] : 0;
+        part_resume(c, p, false);
+        log_info("partition_assigned", "%s [%zu] from offset %lld, end at start %lld", c->topic, p,
+                 (long long)positions_get(c->positions, (int32_t)p).next_offset, (long long)pt->info.start_end_offset);
     }
     c->n_parts = count;
+}
+
+/* The topic as a probe found it, against the state: @returns false when it made the owner rewind. */
+static bool consumer_check_topic(consumer_t *c, size_t count)
+{
+    /* The state read partitions the topic no longer has: it is another topic under the same name. */
+    for (size_t p = count; p < positions_count(c->positions); p++) {
+        int64_t next = positions_get(c->positions, (int32_t)p).next_offset;
+        if (next > 0) {
+            char why[256];
+            snprintf(why, sizeof(why), "the topic has %zu partition(s) now, the state read offsets up to %lld of "
+                     "partition %zu: the topic was deleted and created again", count, (long long)next, p);
+            consumer_reset(c, (int32_t)p, why);
+            return false;
+        }
+    }
+    if (c->topic_lost) {
+        /* Gone and back: each partition proves again that it is the one the state was built from. */
+        c->topic_lost = false;
+        log_warn("topic_back", "topic %s exists again: checking every partition against the state", c->topic);
+        for (size_t p = 0; p < c->n_parts && p < count; p++)
+            part_resume(c, p, true);
+    }
+    return true;
 }
 
 static void probe_schedule(consumer_t *c);
@@ -263,25 +398,35 @@ static void probe_done(uv_work_t *req, int status)
 {
     consumer_t *c = req->data;
     c->probe_running = false;
-    if (status != 0 || c->closing) {
+    if (status != 0 || c->closing || c->probe_generation != c->generation) {
         free(c->probe_high);
         c->probe_high = NULL;
+        if (status == 0 && !c->closing)
+            probe_schedule(c);
         return;
     }
     bool was_ok = c->kafka_ok;
+    c->probes_done++;
     c->kafka_ok = c->probe_error[0] == '\0';
+    if (c->kafka_ok || c->probe_topic_missing)
+        c->kafka_reached = true;
+    if (c->probe_topic_missing && c->n_parts > 0 && !c->topic_lost) {
+        c->topic_lost = true;
+        log_warn("topic_gone", "topic %s no longer exists", c->topic);
+    }
     if (!c->kafka_ok && strcmp(c->probe_error, c->last_error) != 0)
         log_warn("kafka_not_ready", "%s", c->probe_error);
     else if (c->kafka_ok && !was_ok)
         log_info("kafka_ready", "topic %s has %d partition(s)", c->topic, c->probe_partition_count);
     memcpy(c->last_error, c->probe_error, sizeof(c->last_error));
-    if (c->kafka_ok && (size_t)c->probe_partition_count > c->n_parts)
-        consumer_start_partitions(c, (size_t)c->probe_partition_count);
-    if (c->probe_high != NULL) {
-        c->have_start_ends = true;
-        free(c->probe_high);
-        c->probe_high = NULL;
+    if (c->kafka_ok && consumer_check_topic(c, (size_t)c->probe_partition_count)) {
+        if ((size_t)c->probe_partition_count > c->n_parts)
+            consumer_start_partitions(c, (size_t)c->probe_partition_count);
+        if (c->probe_high != NULL)
+            c->have_start_ends = true;
     }
+    free(c->probe_high);
+    c->probe_high = NULL;
     probe_schedule(c);
 }
 
@@ -291,29 +436,33 @@ static void on_probe_timer(uv_timer_t *t)
     if (c->probe_running || c->closing)
         return;
     c->probe_running = true;
+    c->probe_generation = c->generation;
     c->probe_work.data = c;
     uv_queue_work(c->loop, &c->probe_work, probe_work, probe_done);
 }
 
 static void probe_schedule(consumer_t *c)
 {
-    uv_timer_start(&c->probe_timer, on_probe_timer, c->kafka_ok ? PROBE_INTERVAL_READY_MS : PROBE_INTERVAL_NOT_READY_MS,
-                   0);
+    uv_timer_start(&c->probe_timer, on_probe_timer,
+                   c->kafka_ok && c->have_start_ends ? PROBE_INTERVAL_READY_MS : PROBE_INTERVAL_NOT_READY_MS, 0);
 }
 
-consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, consumer_message_cb on_message,
-                         consumer_batch_cb on_batch, void *data, char *errstr, size_t errstr_size)
+/* ---- life cycle ---- */
+
+consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, const consumer_callbacks_t *cb,
+                         const positions_t *positions, char *errstr, size_t errstr_size)
 {
     /*
      * Freshness over idle efficiency: the broker answers a fetch within 10 ms even when it has little.
      * The prefetch queue is bounded per partition in librdkafka 2.0 (8 MB each), which bounds RSS.
-     * Offsets are ours (in the snapshot), never committed to Kafka. -X overrides any of these.
+     * Offsets are the state's, never committed to Kafka; an offset out of range is an error for us to look
+     * at (continuity.h), never silently reset. -X overrides any of these.
      */
     static const kafka_property_t defaults[] = {
         {"enable.partition.eof", "true"},       {"fetch.wait.max.ms", "10"},
         {"fetch.error.backoff.ms", "100"},      {"queued.max.messages.kbytes", "8192"},
         {"max.partition.fetch.bytes", "4194304"}, {"enable.auto.commit", "false"},
-        {"auto.offset.reset", "earliest"},
+        {"auto.offset.reset", "error"},
     };
     rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap_servers, "query-service", defaults,
                                            sizeof(defaults) / sizeof(defaults[0]), cfg->kafka_props, errstr, errstr_size);
@@ -330,9 +479,8 @@ consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, consumer
         return NULL;
     }
     c->loop = loop;
-    c->on_message = on_message;
-    c->on_batch = on_batch;
-    c->data = data;
+    c->cb = *cb;
+    c->positions = positions;
     c->topic = xstrdup(cfg->topic);
     snprintf(c->last_error, sizeof(c->last_error), "Kafka not reached yet");
     c->rkt = rd_kafka_topic_new(c->rk, c->topic, NULL);
@@ -340,34 +488,28 @@ consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, consumer
     c->waker = kafka_waker_new(loop, c->queue, on_kafka_ready, c);
     uv_idle_init(loop, &c->drain_idle);
     c->drain_idle.data = c;
-    uv_timer_init(loop, &c->kick_timer);
-    c->kick_timer.data = c;
+    c->kick = fetch_kick_new(loop, c->rk, c->topic);
+    uv_timer_init(loop, &c->range_timer);
+    c->range_timer.data = c;
     uv_timer_init(loop, &c->probe_timer);
     c->probe_timer.data = c;
     uv_timer_start(&c->probe_timer, on_probe_timer, 0, 0);
     return c;
 }
 
-void consumer_set_start_offsets(consumer_t *c, const int32_t *partitions, const int64_t *offsets, size_t n)
+void consumer_rewind(consumer_t *c, const positions_t *positions)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (partitions[i] < 0)
-            continue;
-        size_t p = (size_t)partitions[i];
-        if (p >= c->n_resume) {
-            c->resume = xrealloc(c->resume, (p + 1) * sizeof(*c->resume));
-            for (size_t j = c->n_resume; j <= p; j++)
-                c->resume[j] = -1;
-            c->n_resume = p + 1;
-        }
-        c->resume[p] = offsets[i];
+    c->positions = positions;
+    c->generation++;
+    c->topic_lost = false;
+    /* Caught up again only with the end offsets of the topic as it is now. */
+    c->have_start_ends = false;
+    for (size_t p = 0; p < c->n_parts; p++) {
+        c->parts[p].info.start_end_offset = 0;
+        c->parts[p].info.end_offset = -1;
+        part_resume(c, p, true);
     }
-}
-
-void consumer_mark_applied(consumer_t *c, int32_t partition, int64_t offset)
-{
-    if (partition >= 0 && (size_t)partition < c->n_parts)
-        c->parts[partition].next_offset = offset + 1;
+    uv_timer_start(&c->probe_timer, on_probe_timer, 0, 0);
 }
 
 const consumer_partition_t *consumer_partitions(consumer_t *c, size_t *n)
@@ -377,10 +519,17 @@ const consumer_partition_t *consumer_partitions(consumer_t *c, size_t *n)
         /* Cached from fetch responses: no network round trip. */
         if (rd_kafka_get_watermark_offsets(c->rk, c->topic, (int32_t)p, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
             hi >= 0)
-            c->parts[p].end_offset = hi;
+            c->parts[p].info.end_offset = hi;
+        c->info[p] = c->parts[p].info;
     }
     *n = c->n_parts;
-    return c->parts;
+    return c->info;
+}
+
+/* Checked against the state and past it: the partition's messages reach the views. */
+static bool part_checked(const part_t *pt)
+{
+    return pt->check.phase == CONTINUITY_RUNNING || pt->check.phase == CONTINUITY_FIRST;
 }
 
 bool consumer_caught_up(const consumer_t *c)
@@ -388,7 +537,20 @@ bool consumer_caught_up(const consumer_t *c)
     if (!c->have_start_ends || c->n_parts == 0)
         return false;
     for (size_t p = 0; p < c->n_parts; p++)
-        if (c->parts[p].next_offset < c->parts[p].start_end_offset)
+        if (!part_checked(&c->parts[p]) ||
+            positions_get(c->positions, (int32_t)p).next_offset < c->parts[p].info.start_end_offset)
+            return false;
+    return true;
+}
+
+bool consumer_current(consumer_t *c)
+{
+    if (!c->kafka_ok || !consumer_caught_up(c))
+        return false;
+    size_t n;
+    const consumer_partition_t *parts = consumer_partitions(c, &n);
+    for (size_t p = 0; p < n; p++)
+        if (positions_get(c->positions, (int32_t)p).next_offset < parts[p].end_offset)
             return false;
     return true;
 }
@@ -398,6 +560,11 @@ bool consumer_kafka_ok(const consumer_t *c)
     return c->kafka_ok;
 }
 
+bool consumer_kafka_unreached(const consumer_t *c)
+{
+    return c->probes_done > 0 && !c->kafka_reached;
+}
+
 const char *consumer_last_error(const consumer_t *c)
 {
     return c->kafka_ok ? "" : c->last_error;
@@ -405,7 +572,7 @@ const char *consumer_last_error(const consumer_t *c)
 
 uint64_t consumer_fetch_kicks(const consumer_t *c)
 {
-    return c->kicks;
+    return fetch_kick_count(c->kick);
 }
 
 void consumer_close(consumer_t *c)
@@ -415,7 +582,8 @@ void consumer_close(consumer_t *c)
     c->closing = true;
     uv_close((uv_handle_t *)&c->probe_timer, NULL);
     uv_close((uv_handle_t *)&c->drain_idle, NULL);
-    uv_close((uv_handle_t *)&c->kick_timer, NULL);
+    uv_close((uv_handle_t *)&c->range_timer, NULL);
+    fetch_kick_close(c->kick);
     kafka_waker_close(c->waker);
     c->waker = NULL;
 }
@@ -423,19 +591,21 @@ void consumer_close(consumer_t *c)
 void consumer_free(consumer_t *c)
 {
     /*
-     * A metadata probe or a fetch kick still running on the threadpool uses rk and writes into c: wait for
-     * them (bounded by PROBE_TIMEOUT_MS and KICK_TIMEOUT_MS; consumer_close stopped new ones) instead of
+     * A probe, a fetch kick or a range request still running on the threadpool uses rk and writes into c: wait
+     * for them (bounded by PROBE_TIMEOUT_MS and KICK_TIMEOUT_MS; consumer_close stopped new ones) instead of
      * destroying both under them.
      */
-    while (c->probe_running || c->kick_running)
+    while (c->probe_running || fetch_kick_busy(c->kick) || c->range_running)
         uv_run(c->loop, UV_RUN_ONCE);
+    fetch_kick_free(c->kick);
     for (size_t p = 0; p < c->n_parts; p++)
         rd_kafka_consume_stop(c->rkt, (int32_t)p);
     rd_kafka_queue_destroy(c->queue);
     rd_kafka_topic_destroy(c->rkt);
     rd_kafka_destroy(c->rk);
     free(c->parts);
-    free(c->resume);
+    free(c->info);
+    range_free(c);
     free(c->topic);
     free(c);
 }

@@ -43,6 +43,20 @@ static int top_n_param(h2o_req_t *req, long *n)
     return 0;
 }
 
+/*
+ * X-State-Age-Seconds on every view: how long ago the views last held all the topic held (0 while they do; while
+ * Kafka is down, the age of the last state served). Absent when never known (no snapshot, Kafka never reached).
+ */
+static void add_state_age(h2o_req_t *req, query_t *q)
+{
+    int64_t age = query_state_age_seconds(q);
+    if (age < 0)
+        return;
+    char value[24];
+    snprintf(value, sizeof(value), "%lld", (long long)age);
+    http_add_header(req, "x-state-age-seconds", value);
+}
+
 static void render_top_airports(query_t *q, long n, buf_t *out)
 {
     airport_count_t top[TOP_MAX];
@@ -86,6 +100,7 @@ static void send_top(h2o_req_t *req, query_t *q, query_cache_t *cache, render_fn
     long n;
     if (top_n_param(req, &n) != 0)
         return;
+    add_state_age(req, q);
     if (n != TOP_DEFAULT) {
         buf_t out = BUF_INIT;
         render(q, n, &out);
@@ -198,6 +213,7 @@ static void on_dump_table(h2o_req_t *req, void *data)
     uint64_t end = start + (uint64_t)limit;
     if (end > first + count)
         end = first + count;
+    add_state_age(req, q);
     dump_stream_t *d = h2o_mem_alloc_pool(&req->pool, sizeof(*d));
     *d = (dump_stream_t){q, start, end, false, true};
     http_send_stream(req, 200, "application/json", fill_dump, NULL, d);
@@ -205,43 +221,60 @@ static void on_dump_table(h2o_req_t *req, void *data)
 
 /* ---- status and probes ---- */
 
+/* Where the state stands in partition p, beside what the consumer last saw of it (end -1: not seen yet). */
+static struct json_object *partition_json(query_t *q, size_t p, int64_t end, int64_t *lag)
+{
+    position_t pos = positions_get(views_positions(q->views), (int32_t)p);
+    *lag = end >= 0 ? end - pos.next_offset : -1;
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "end_offset", json_object_new_int64(end));
+    json_object_object_add(o, "lag", json_object_new_int64(*lag));
+    json_object_object_add(o, "next_offset", json_object_new_int64(pos.next_offset));
+    json_object_object_add(o, "offsets_skipped", json_object_new_int64((int64_t)pos.skipped));
+    json_object_object_add(o, "partition", json_object_new_int((int)p));
+    return o;
+}
+
 static void on_status(h2o_req_t *req, void *data)
 {
     query_t *q = data;
     size_t n;
     const consumer_partition_t *parts = consumer_partitions(q->consumer, &n);
+    size_t known = positions_count(views_positions(q->views));
     struct json_object *partitions = json_object_new_array();
     int64_t total_lag = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t lag = parts[i].end_offset >= 0 ? parts[i].end_offset - parts[i].next_offset : -1;
+    /* The state's partitions too: with Kafka down, where the state stands is still known. */
+    for (size_t i = 0; i < (n > known ? n : known); i++) {
+        int64_t lag;
+        json_object_array_add(partitions, partition_json(q, i, i < n ? parts[i].end_offset : -1, &lag));
         if (lag > 0)
             total_lag += lag;
-        struct json_object *p = json_object_new_object();
-        json_object_object_add(p, "end_offset", json_object_new_int64(parts[i].end_offset));
-        json_object_object_add(p, "lag", json_object_new_int64(lag));
-        json_object_object_add(p, "next_offset", json_object_new_int64(parts[i].next_offset));
-        json_object_object_add(p, "partition", json_object_new_int(parts[i].partition));
-        json_object_array_add(partitions, p);
     }
     const views_stats_t *st = views_stats(q->views);
+    int64_t age = query_state_age_seconds(q);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "events_applied", json_object_new_int64((int64_t)st->events_applied));
     json_object_object_add(o, "kafka_error",
                            consumer_kafka_ok(q->consumer) ? NULL : json_object_new_string(consumer_last_error(q->consumer)));
     json_object_object_add(o, "lag", json_object_new_int64(total_lag));
+    json_object_object_add(o, "last_topic_reset", q->last_reset[0] ? json_object_new_string(q->last_reset) : NULL);
     json_object_object_add(o, "late_events", json_object_new_int64((int64_t)st->late_events));
+    json_object_object_add(o, "offsets_skipped", json_object_new_int64((int64_t)st->offsets_skipped));
     json_object_object_add(o, "partitions", partitions);
     json_object_object_add(o, "ready", json_object_new_boolean(query_is_ready(q)));
     json_object_object_add(o, "recent_events", json_object_new_int64((int64_t)recent_count(views_recent(q->views))));
     json_object_object_add(o, "snapshot", json_object_new_string(q->snapshot_status));
     json_object_object_add(o, "snapshots_written", json_object_new_int64((int64_t)q->snapshots_written));
     json_object_object_add(o, "source_airports", json_object_new_int64((int64_t)st->source_airports));
+    json_object_object_add(o, "state_age_seconds", age >= 0 ? json_object_new_int64(age) : NULL);
     json_object_object_add(o, "state_bytes", json_object_new_int64((int64_t)st->state_bytes));
     json_object_object_add(o, "topic", json_object_new_string(q->cfg.topic));
-    json_object_object_add(o, "undecodable_messages", json_object_new_int64((int64_t)q->undecodable));
+    json_object_object_add(o, "topic_resets", json_object_new_int64((int64_t)q->topic_resets));
+    json_object_object_add(o, "undecodable_messages", json_object_new_int64((int64_t)st->undecodable));
     json_object_object_add(o, "windows_held", json_object_new_int64((int64_t)st->windows_held));
     struct json_object *arr = json_object_new_array();
     json_object_array_add(arr, o);
+    add_state_age(req, q);
     http_send_envelope(req, 200, false, "status", arr);
     json_object_put(arr);
 }
@@ -259,6 +292,8 @@ static void on_readyz(h2o_req_t *req, void *data)
         http_send_envelope(req, 200, false, "readyz", NULL);
     else if (!consumer_kafka_ok(q->consumer))
         http_send_error(req, 503, "not ready: %s", consumer_last_error(q->consumer));
+    else if (q->topic_resets > 0)
+        http_send_error(req, 503, "not ready: rebuilding the views from the topic after a reset");
     else
         http_send_error(req, 503, "not ready: catching up with the end offsets seen at start");
 }
@@ -273,7 +308,18 @@ static void on_metrics(h2o_req_t *req, void *data)
     metrics_write_counter(&out, "query_events_applied_total", "Events applied to the views.", "",
                           (double)st->events_applied);
     metrics_write_counter(&out, "query_undecodable_messages_total", "Messages skipped because they did not decode.", "",
-                          (double)q->undecodable);
+                          (double)st->undecodable);
+    metrics_write_counter(&out, "query_offsets_skipped_total",
+                          "Offsets deleted from the topic (retention) before they were read.", "",
+                          (double)st->offsets_skipped);
+    metrics_write_counter(&out, "query_topic_resets_total",
+                          "Rebuilds because the topic was not the one the views were built from.", "",
+                          (double)q->topic_resets);
+    int64_t age = query_state_age_seconds(q);
+    metrics_write_gauge(&out, "query_state_age_seconds",
+                        "Seconds since the views last held all the topic held (-1: never known).", "", (double)age);
+    metrics_write_gauge(&out, "query_kafka_up", "1 when the last probe reached Kafka.", "",
+                        consumer_kafka_ok(q->consumer) ? 1 : 0);
     metrics_write_counter(&out, "query_late_events_total", "Events dropped because their window had closed.", "",
                           (double)st->late_events);
     metrics_write_gauge(&out, "query_windows_held", "Equipment windows in memory.", "", (double)st->windows_held);
@@ -286,7 +332,8 @@ static void on_metrics(h2o_req_t *req, void *data)
     for (size_t i = 0; i < n; i++) {
         char labels[64];
         snprintf(labels, sizeof(labels), "partition=\"%d\"", (int)parts[i].partition);
-        int64_t lag = parts[i].end_offset >= 0 ? parts[i].end_offset - parts[i].next_offset : 0;
+        int64_t next = positions_get(views_positions(q->views), parts[i].partition).next_offset;
+        int64_t lag = parts[i].end_offset >= 0 ? parts[i].end_offset - next : 0;
         if (i == 0)
             metrics_write_gauge(&out, "query_consumer_lag", "Messages between the next offset and the end.", labels,
                                 (double)(lag > 0 ? lag : 0));

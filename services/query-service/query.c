@@ -42,15 +42,15 @@ size_t query_config_options(query_config_t *cfg, config_option_t *out, size_t ma
     return n;
 }
 
-static void query_count_undecodable(query_t *q, int32_t partition, int64_t offset, const char *reason)
+/* The message at rec is not an event: the views skip it; the log says so at most once a second. */
+static void query_skip_undecodable(query_t *q, const record_id_t *rec, const char *reason)
 {
-    q->undecodable++;
+    views_skip(q->views, rec);
     q->undecodable_unlogged++;
-    /* Many bad messages make one log line a second, not one each. */
     int64_t now = timestamp_now_us();
     if (now - q->undecodable_logged_us >= 1000000) {
         log_warn("undecodable_message", "%llu undecodable message(s) skipped, latest at partition %d offset %lld: %s",
-                 (unsigned long long)q->undecodable_unlogged, (int)partition, (long long)offset, reason);
+                 (unsigned long long)q->undecodable_unlogged, (int)rec->partition, (long long)rec->offset, reason);
         q->undecodable_unlogged = 0;
         q->undecodable_logged_us = now;
     }
@@ -67,55 +67,58 @@ static bool query_too_far_ahead(query_t *q, int64_t event_us)
     return event_us - q->clock_us > max_us;
 }
 
-static void on_message(const rd_kafka_message_t *msg, void *data)
+/* Every message of the topic goes to the views exactly once: applied, or skipped as undecodable. */
+static void on_message(const rd_kafka_message_t *msg, uint64_t fingerprint, void *data)
 {
     query_t *q = data;
+    record_id_t rec = {msg->partition, msg->offset, fingerprint};
     route_event_t ev;
     char err[256];
+    int64_t event_us;
     if (route_codec_decode(q->codec, msg->payload, msg->len, &ev, err, sizeof(err)) != ROUTE_CODEC_OK) {
-        query_count_undecodable(q, msg->partition, msg->offset, err);
+        query_skip_undecodable(q, &rec, err);
+    } else if (timestamp_parse_event(ev.datetime.ptr, ev.datetime.len, &event_us) != 0) {
+        query_skip_undecodable(q, &rec, "datetime is not YYYY-MM-DD HH:MM:SS.ffffff");
+    } else if (query_too_far_ahead(q, event_us)) {
+        /*
+         * The watermark follows the highest event time: one event stamped in the future (a wrong clock,
+         * a forged message) would make every later event late and close every window early.
+         */
+        snprintf(err, sizeof(err), "datetime %.*s is more than %ld s ahead of this clock", (int)ev.datetime.len,
+                 ev.datetime.ptr, q->cfg.max_future_seconds);
+        query_skip_undecodable(q, &rec, err);
     } else {
-        int64_t event_us;
-        if (timestamp_parse_event(ev.datetime.ptr, ev.datetime.len, &event_us) != 0) {
-            query_count_undecodable(q, msg->partition, msg->offset, "datetime is not YYYY-MM-DD HH:MM:SS.ffffff");
-        } else if (query_too_far_ahead(q, event_us)) {
-            /*
-             * The watermark follows the highest event time: one event stamped in the future (a wrong clock,
-             * a forged message) would make every later event late and close every window early.
-             */
-            snprintf(err, sizeof(err), "datetime %.*s is more than %ld s ahead of this clock", (int)ev.datetime.len,
-                     ev.datetime.ptr, q->cfg.max_future_seconds);
-            query_count_undecodable(q, msg->partition, msg->offset, err);
-        } else if (views_apply_at(q->views, &ev, event_us) != 0) {
-            query_count_undecodable(q, msg->partition, msg->offset, "datetime is not YYYY-MM-DD HH:MM:SS.ffffff");
-        } else {
-            /* The clock is read once per 64 messages: a batch of 1,024 applies in about 100 us, and reading
-             * it per message costs more than the apply on this machine's clock source. */
-            if ((q->clock_uses++ & 63) == 0)
-                q->clock_us = timestamp_now_us();
-            int64_t lag_us = q->clock_us - event_us;
-            metrics_histogram_observe(&q->latency, lag_us > 0 ? (double)lag_us / 1e6 : 0.0);
-        }
+        views_apply_at(q->views, &rec, &ev, event_us);
+        /* The clock is read once per 64 messages: a batch of 1,024 applies in about 100 us, and reading
+         * it per message costs more than the apply on this machine's clock source. */
+        if ((q->clock_uses++ & 63) == 0)
+            q->clock_us = timestamp_now_us();
+        int64_t lag_us = q->clock_us - event_us;
+        metrics_histogram_observe(&q->latency, lag_us > 0 ? (double)lag_us / 1e6 : 0.0);
     }
-    consumer_mark_applied(q->consumer, msg->partition, msg->offset);
 }
 
-/* The views and every partition's next offset, serialized together: they are one consistent state. */
+static void on_deleted(int32_t partition, int64_t first_kept, void *data)
+{
+    query_t *q = data;
+    int64_t next = positions_get(views_positions(q->views), partition).next_offset;
+    uint64_t n = views_skip_deleted(q->views, partition, first_kept);
+    if (n > 0)
+        log_warn("offsets_skipped", "%s [%d]: offsets %lld..%lld were deleted from the topic (retention) before "
+                 "they were read: %llu skipped, %llu in all", q->cfg.topic, (int)partition, (long long)next,
+                 (long long)first_kept - 1, (unsigned long long)n,
+                 (unsigned long long)views_stats(q->views)->offsets_skipped);
+}
+
+static void on_current_timer(uv_timer_t *t);
+
+/* The views and what goes with them, for a snapshot. */
 static void query_serialize_snapshot(query_t *q, buf_t *out)
 {
-    size_t n;
-    const consumer_partition_t *parts = consumer_partitions(q->consumer, &n);
-    int32_t *ids = xmalloc((n + 1) * sizeof(*ids));
-    int64_t *offsets = xmalloc((n + 1) * sizeof(*offsets));
-    for (size_t i = 0; i < n; i++) {
-        ids[i] = parts[i].partition;
-        offsets[i] = parts[i].next_offset;
-    }
-    buf_reset(out);
+    on_current_timer(&q->current_timer);
     q->snapshot_evicted.file_len = results_csv_evicted_state(q->csv, &q->snapshot_evicted.pending);
-    snapshot_serialize(q->views, ids, offsets, n, q->cfg.topic, &q->snapshot_evicted, out);
-    free(ids);
-    free(offsets);
+    snapshot_state_t s = {q->views, q->cfg.topic, q->snapshot_evicted, q->current_at_us};
+    snapshot_serialize(&s, out);
 }
 
 static void snapshot_work(uv_work_t *req)
@@ -150,6 +153,13 @@ static void on_snapshot_timer(uv_timer_t *t)
     uv_queue_work(q->loop, &q->snapshot_work, snapshot_work, snapshot_done);
 }
 
+static void on_current_timer(uv_timer_t *t)
+{
+    query_t *q = t->data;
+    if (consumer_current(q->consumer))
+        q->current_at_us = timestamp_now_us();
+}
+
 static views_config_t query_views_config(query_t *q)
 {
     views_config_t vc;
@@ -159,33 +169,39 @@ static views_config_t query_views_config(query_t *q)
     vc.retention_us = (int64_t)q->cfg.retention_seconds * 1000000;
     vc.recent_capacity = (size_t)q->cfg.recent_capacity;
     vc.on_evicted = results_csv_on_evicted;
-    vc.on_evicted_data = NULL; /* set once the CSV writer exists */
+    vc.on_evicted_data = q->csv;
     return vc;
 }
 
-/* Restores the snapshot, or starts empty (none, or corrupt: logged, rebuilt from the topic's start). */
-static void query_restore(query_t *q, const views_config_t *vc)
+/* Hands the views to everything that reads them; caches rendered from earlier views are stale. */
+static void query_use_views(query_t *q, views_t *views)
 {
-    int32_t *ids = NULL;
-    int64_t *offsets = NULL;
-    size_t n = 0;
-    char topic[512];
+    q->views = views;
+    q->top_airports.version = q->top_windows.version = UINT64_MAX;
+    q->snapshot_version = views_version(views);
+    results_csv_set_views(q->csv, views);
+}
+
+/* Restores the snapshot, or starts empty (none, or corrupt: logged, rebuilt from the topic's start). */
+static void query_restore(query_t *q)
+{
+    views_config_t vc = query_views_config(q);
+    snapshot_state_t s;
     char err[512];
-    views_t *views = NULL;
-    snapshot_evicted_t evicted = {-1, BUF_INIT};
-    int rc = snapshot_load(q->cfg.state_dir, vc, &views, &ids, &offsets, &n, topic, sizeof(topic), &evicted, err,
-                           sizeof(err));
-    if (rc == 0 && strcmp(topic, q->cfg.topic) != 0) {
-        log_warn("snapshot_other_topic", "snapshot is of topic %s, not %s: rebuilding from the start", topic,
+    int rc = snapshot_load(q->cfg.state_dir, &vc, &s, err, sizeof(err));
+    if (rc == 0 && strcmp(s.topic, q->cfg.topic) != 0) {
+        log_warn("snapshot_other_topic", "snapshot is of topic %s, not %s: rebuilding from the start", s.topic,
                  q->cfg.topic);
-        views_free(views);
-        views = NULL;
+        snapshot_state_clear(&s);
         rc = 1;
     }
     if (rc == 0) {
-        consumer_set_start_offsets(q->consumer, ids, offsets, n);
         snprintf(q->snapshot_status, sizeof(q->snapshot_status), "restored from snapshot");
-        log_info("snapshot_restored", "state restored: %zu partition offset(s)", n);
+        log_info("snapshot_restored", "state restored: %llu events applied, %zu partition position(s)",
+                 (unsigned long long)views_stats(s.views)->events_applied,
+                 positions_count(views_positions(s.views)));
+        q->restored = true;
+        q->current_at_us = s.current_at_us;
     } else if (rc == 1) {
         snprintf(q->snapshot_status, sizeof(q->snapshot_status), "no snapshot: rebuilt from the start of the topic");
         log_info("snapshot_none", "no snapshot in %s: reading the topic from the start", q->cfg.state_dir);
@@ -193,12 +209,35 @@ static void query_restore(query_t *q, const views_config_t *vc)
         snprintf(q->snapshot_status, sizeof(q->snapshot_status), "corrupt snapshot ignored: %.200s", err);
         log_error("snapshot_corrupt", "%s: rebuilding from the start of the topic", err);
     }
-    q->views = views != NULL ? views : views_new(vc);
     /* equipment_windows.csv follows the state: as the snapshot left it, or empty when rebuilding from the start. */
-    results_csv_restore_evicted(q->csv, rc == 0 ? evicted.file_len : 0, evicted.pending.data, evicted.pending.len);
-    buf_free(&evicted.pending);
-    free(ids);
-    free(offsets);
+    results_csv_restore_evicted(q->csv, rc == 0 ? s.evicted.file_len : 0, s.evicted.pending.data, s.evicted.pending.len);
+    query_use_views(q, rc == 0 ? s.views : views_new(&vc));
+    s.views = NULL; /* now q's */
+    snapshot_state_clear(&s);
+}
+
+/*
+ * The topic is not the one the views were built from: they are thrown away, and so is equipment_windows.csv,
+ * and every partition is read again from its beginning. Loudly: a reset of the topic is a user's act, or an
+ * accident, and either way the views now say something else.
+ */
+static void on_reset(const char *reason, void *data)
+{
+    query_t *q = data;
+    const views_stats_t *st = views_stats(q->views);
+    log_error("topic_reset", "%s; the views (%llu events applied) are rebuilt from the topic as it is now", reason,
+              (unsigned long long)st->events_applied);
+    q->topic_resets++;
+    snprintf(q->last_reset, sizeof(q->last_reset), "%s", reason);
+    snprintf(q->snapshot_status, sizeof(q->snapshot_status), "rebuilt from the start of the topic after a reset");
+    q->ready = false;
+    views_t *old = q->views;
+    views_config_t vc = query_views_config(q);
+    results_csv_reset_evicted(q->csv);
+    query_use_views(q, views_new(&vc));
+    q->snapshot_version = UINT64_MAX; /* the empty state is saved at once */
+    consumer_rewind(q->consumer, views_positions(q->views));
+    views_free(old);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -221,7 +260,6 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
 {
     q->loop = loop;
     metrics_histogram_init_latency(&q->latency);
-    q->top_airports.version = q->top_windows.version = UINT64_MAX;
     if (make_dir(q->cfg.state_dir, errstr, errstr_size) != 0 || make_dir(q->cfg.results_dir, errstr, errstr_size) != 0)
         return -1;
     q->codec = route_codec_new(errstr, errstr_size);
@@ -234,22 +272,22 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
     q->http = http_server_new(loop, query_routes, query_routes_count, q);
     if (http_server_listen(q->http, q->cfg.listen, (int)q->cfg.port, errstr, errstr_size) != 0)
         return -1;
+    q->csv = results_csv_new(loop, q->cfg.results_dir);
+    query_restore(q);
+    /* The consumer reads where the restored state stands: it has no offsets of its own. */
     consumer_config_t cc = {q->cfg.bootstrap_servers, q->cfg.topic, &q->cfg.kafka_props};
-    q->consumer = consumer_new(loop, &cc, on_message, NULL, q, errstr, errstr_size);
+    consumer_callbacks_t cb = {on_message, on_deleted, on_reset, q};
+    q->consumer = consumer_new(loop, &cc, &cb, views_positions(q->views), errstr, errstr_size);
     if (q->consumer == NULL)
         return -1;
-
-    q->csv = results_csv_new(loop, q->cfg.results_dir);
-    views_config_t vc = query_views_config(q);
-    vc.on_evicted_data = q->csv;
-    query_restore(q, &vc);
-    q->snapshot_version = views_version(q->views);
-    results_csv_set_views(q->csv, q->views);
 
     uv_timer_init(loop, &q->snapshot_timer);
     q->snapshot_timer.data = q;
     uv_timer_start(&q->snapshot_timer, on_snapshot_timer, (uint64_t)q->cfg.snapshot_interval_ms,
                    (uint64_t)q->cfg.snapshot_interval_ms);
+    uv_timer_init(loop, &q->current_timer);
+    q->current_timer.data = q;
+    uv_timer_start(&q->current_timer, on_current_timer, 1000, 1000);
 
     uv_signal_init(loop, &q->sigterm);
     uv_signal_init(loop, &q->sigint);
@@ -261,9 +299,24 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
     return 0;
 }
 
-bool query_is_ready(const query_t *q)
+bool query_is_ready(query_t *q)
 {
-    return !q->shutting_down && consumer_caught_up(q->consumer);
+    if (q->shutting_down)
+        return false;
+    if (!q->ready && q->consumer != NULL &&
+        (consumer_caught_up(q->consumer) || (q->restored && consumer_kafka_unreached(q->consumer))))
+        q->ready = true;
+    return q->ready;
+}
+
+int64_t query_state_age_seconds(query_t *q)
+{
+    if (consumer_current(q->consumer))
+        q->current_at_us = timestamp_now_us();
+    if (q->current_at_us <= 0)
+        return -1;
+    int64_t age = (timestamp_now_us() - q->current_at_us) / 1000000;
+    return age > 0 ? age : 0;
 }
 
 void query_begin_shutdown(query_t *q)
@@ -275,6 +328,7 @@ void query_begin_shutdown(query_t *q)
     consumer_close(q->consumer);
     uv_timer_stop(&q->snapshot_timer);
     uv_close((uv_handle_t *)&q->snapshot_timer, NULL);
+    uv_close((uv_handle_t *)&q->current_timer, NULL);
     uv_close((uv_handle_t *)&q->sigterm, NULL);
     uv_close((uv_handle_t *)&q->sigint, NULL);
     /* Idle keep-alive connections would keep the loop alive; the final writes happen in query_free. */

@@ -47,11 +47,16 @@ typedef struct query_s {
     http_server_t *http;
     consumer_t *consumer;
     route_codec_t *codec;
-    views_t *views;
+    views_t *views;            /* the state: the views and where they stand in each partition */
     char snapshot_status[256]; /* how state was restored, for /status */
+    bool restored;             /* from a snapshot */
+    bool ready;                /* latched by query_is_ready */
+    uint64_t topic_resets;     /* rebuilds because the topic was not the one the state was built from */
+    char last_reset[512];      /* why the last one happened, "" when none */
+    /* Wall clock when the views last held all the topic held (consumer_current), checked every second. */
+    int64_t current_at_us;
+    uv_timer_t current_timer;
 
-    /* Counters beyond the views'. */
-    uint64_t undecodable;
     uint64_t undecodable_unlogged; /* since the last log line: logged at most once a second */
     int64_t undecodable_logged_us;
     metrics_histogram_t latency; /* event time to applied in the views */
@@ -85,8 +90,14 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size);
 /* SIGTERM/SIGINT: stop accepting and consuming, final snapshot and CSVs, end the loop. */
 void query_begin_shutdown(query_t *q);
 void query_free(query_t *q);
-/* Ready: state restored and caught up with the end offsets seen at start. */
-bool query_is_ready(const query_t *q);
+/*
+ * Ready (latched): the state is restored and caught up with the end offsets seen at start; or a snapshot was
+ * restored and Kafka has not answered since start (its last state is served, with its age). A rebuild after a
+ * topic reset is not ready until caught up again.
+ */
+bool query_is_ready(query_t *q);
+/* Seconds since the views last held all the topic held (0 while they do); -1 when never known. */
+int64_t query_state_age_seconds(query_t *q);
 
 extern const http_route_t query_routes[];
 extern const size_t query_routes_count;

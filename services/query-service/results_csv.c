@@ -34,6 +34,7 @@ struct results_csv_s {
     buf_t evicted_writing;  /* rows the write in progress appends */
     uint64_t evicted_file_len; /* equipment_windows.csv's length once the last append completed */
     uint64_t evicted_len_after; /* set by the write in progress: the length after its append */
+    bool evicted_reset;         /* results_csv_reset_evicted waits for the write in progress */
     uv_idle_t render_idle; /* renders the next slice of dump_table.csv between loop iterations */
     bool rendering;
     uint64_t dump_next, dump_end; /* recent-ring sequence numbers still to render */
@@ -193,6 +194,8 @@ static void on_work(uv_work_t *req)
     write_files(req->data);
 }
 
+static void evicted_reset(results_csv_t *csv);
+
 static void on_work_done(uv_work_t *req, int status)
 {
     results_csv_t *csv = req->data;
@@ -200,6 +203,8 @@ static void on_work_done(uv_work_t *req, int status)
     if (status == 0 && csv->error[0] != '\0')
         log_error("results_write_failed", "%s", csv->error);
     evicted_write_done(csv);
+    if (csv->evicted_reset)
+        evicted_reset(csv);
     /* dump_table.csv is some 13 MB for 100,000 rows: given back between writes rather than held. */
     buf_free(&csv->files[CSV_DUMP_TABLE]);
 }
@@ -256,7 +261,33 @@ results_csv_t *results_csv_new(uv_loop_t *loop, const char *dir)
 void results_csv_set_views(results_csv_t *csv, views_t *views)
 {
     csv->views = views;
+    csv->written_version = UINT64_MAX;
+    /* A dump_table.csv being rendered in slices was of the views before: render it again from these. */
+    if (csv->rendering)
+        render_files(csv);
     uv_timer_start(&csv->timer, on_timer, CSV_INTERVAL_MS, CSV_INTERVAL_MS);
+}
+
+/* Empties equipment_windows.csv: a truncate, a syscall the loop can afford on this rare path. */
+static void evicted_reset(results_csv_t *csv)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", csv->dir, RESULTS_CSV_EVICTED_FILE);
+    csv->evicted_reset = false;
+    csv->evicted_file_len = 0;
+    buf_reset(&csv->evicted);
+    if (truncate(path, 0) != 0 && errno != ENOENT)
+        log_error("results_write_failed", "truncating %s: %s", path, strerror(errno));
+}
+
+void results_csv_reset_evicted(results_csv_t *csv)
+{
+    /* Rows evicted by the old views and not yet written are dropped with them. */
+    buf_reset(&csv->evicted);
+    if (csv->writing)
+        csv->evicted_reset = true;
+    else
+        evicted_reset(csv);
 }
 
 void results_csv_on_evicted(void *data, int64_t start_us, int64_t end_us, const char *equipment, size_t len,
@@ -276,6 +307,10 @@ void results_csv_on_evicted(void *data, int64_t start_us, int64_t end_us, const 
 int64_t results_csv_evicted_state(const results_csv_t *csv, buf_t *pending)
 {
     buf_reset(pending);
+    if (csv->evicted_reset) { /* the write in progress is of the views thrown away: the file will be empty */
+        buf_append(pending, csv->evicted.data, csv->evicted.len);
+        return 0;
+    }
     buf_append(pending, csv->evicted_writing.data, csv->evicted_writing.len);
     buf_append(pending, csv->evicted.data, csv->evicted.len);
     return (int64_t)csv->evicted_file_len;

@@ -34,7 +34,12 @@ int64_t results_csv_evicted_state(const results_csv_t *csv, buf_t *pending);
  * -1: unknown, keep the file), pending its rows not yet written. Blocking file I/O: start-up only.
  */
 void results_csv_restore_evicted(results_csv_t *csv, int64_t file_len, const char *pending, size_t len);
-/* The views to write; from then on checked every second. */
+/*
+ * The state was thrown away (a topic reset): equipment_windows.csv is emptied, like the views, and refilled as the
+ * new views evict windows. A write in progress finishes first.
+ */
+void results_csv_reset_evicted(results_csv_t *csv);
+/* The views to write (again, after a reset: the files are rewritten from them); from then on checked every second. */
 void results_csv_set_views(results_csv_t *csv, views_t *views);
 /* Shutdown: stop the timer, write everything now (blocking: the loop is ending), free. */
 void results_csv_close(results_csv_t *csv);

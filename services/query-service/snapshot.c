@@ -22,10 +22,22 @@
 #define SECTION_HEADER_LEN 16
 #define MAX_FILE (UINT64_C(1) << 32) /* far above any real state; keeps a bad length from allocating wildly */
 
-enum { SEC_TOPIC = 1, SEC_OFFSETS, SEC_CONFIG, SEC_AIRPORTS, SEC_WINDOWS, SEC_RECENT, SEC_EVICTED, SEC_COUNT };
-static const char *const section_names[SEC_COUNT] = {"",        "topic",   "offsets", "config",
-                                                     "airports", "windows", "recent",  "evicted"};
-/* Sections every snapshot has; EVICTED came later and is optional. */
+enum {
+    SEC_TOPIC = 1,
+    SEC_OFFSETS,
+    SEC_CONFIG,
+    SEC_AIRPORTS,
+    SEC_WINDOWS,
+    SEC_RECENT,
+    SEC_EVICTED,   /* equipment_windows.csv's part of the state */
+    SEC_POSITIONS, /* per partition: the fingerprint of the message applied last, the offsets skipped */
+    SEC_COUNTERS,  /* undecodable messages */
+    SEC_META,      /* when the views last held everything the topic held */
+    SEC_COUNT
+};
+static const char *const section_names[SEC_COUNT] = {"",       "topic",  "offsets", "config",    "airports", "windows",
+                                                     "recent", "evicted", "positions", "counters", "meta"};
+/* Sections every snapshot has; those from EVICTED on came later and are optional. */
 #define SEC_REQUIRED_END SEC_EVICTED
 
 /* ---- writing ---- */
@@ -130,14 +142,17 @@ static void put_window_row(void *data, int64_t start_us, int64_t end_us, const c
     put_end(b, wstr(w64(w64(p, (uint64_t)start_us), count), equipment, len));
 }
 
-void snapshot_serialize(views_t *v, const int32_t *partitions, const int64_t *offsets, size_t n, const char *topic,
-                        const snapshot_evicted_t *evicted, buf_t *out)
+void snapshot_serialize(const snapshot_state_t *s, buf_t *out)
 {
+    views_t *v = s->views;
     buf_reset(out);
     const views_stats_t *st = views_stats(v);
     recent_t *recent = views_recent(v);
+    positions_t *positions = views_positions(v);
+    size_t n_parts = positions_count(positions);
     /* One reservation for the usual case: recent rows dominate. */
-    buf_reserve(out, 4096 + (size_t)recent_count(recent) * 120 + st->window_rows * 40 + st->source_airports * 24);
+    buf_reserve(out, 4096 + (size_t)recent_count(recent) * 120 + st->window_rows * 40 + st->source_airports * 24 +
+                         n_parts * 32);
 
     buf_append(out, MAGIC, MAGIC_LEN);
     put_u32(out, VERSION);
@@ -145,15 +160,33 @@ void snapshot_serialize(views_t *v, const int32_t *partitions, const int64_t *of
     put_u64(out, 0); /* body length, patched below */
 
     size_t at = section_begin(out, SEC_TOPIC);
-    buf_append(out, topic, strlen(topic));
+    buf_append(out, s->topic, strlen(s->topic));
     section_end(out, at);
 
     at = section_begin(out, SEC_OFFSETS);
-    put_u32(out, (uint32_t)n);
-    for (size_t i = 0; i < n; i++) {
-        put_u32(out, (uint32_t)partitions[i]);
-        put_u64(out, (uint64_t)offsets[i]);
+    put_u32(out, (uint32_t)n_parts);
+    for (size_t i = 0; i < n_parts; i++) {
+        put_u32(out, (uint32_t)i);
+        put_u64(out, (uint64_t)positions_get(positions, (int32_t)i).next_offset);
     }
+    section_end(out, at);
+
+    at = section_begin(out, SEC_POSITIONS);
+    put_u32(out, (uint32_t)n_parts);
+    for (size_t i = 0; i < n_parts; i++) {
+        position_t pos = positions_get(positions, (int32_t)i);
+        put_u32(out, (uint32_t)i);
+        put_u64(out, pos.fingerprint);
+        put_u64(out, pos.skipped);
+    }
+    section_end(out, at);
+
+    at = section_begin(out, SEC_COUNTERS);
+    put_u64(out, st->undecodable);
+    section_end(out, at);
+
+    at = section_begin(out, SEC_META);
+    put_u64(out, (uint64_t)s->current_at_us);
     section_end(out, at);
 
     const views_config_t *cfg = views_config(v);
@@ -207,7 +240,8 @@ void snapshot_serialize(views_t *v, const int32_t *partitions, const int64_t *of
     }
     section_end(out, at);
 
-    if (evicted != NULL && evicted->file_len >= 0) {
+    const snapshot_evicted_t *evicted = &s->evicted;
+    if (evicted->file_len >= 0) {
         at = section_begin(out, SEC_EVICTED);
         put_u64(out, (uint64_t)evicted->file_len);
         put_u64(out, evicted->pending.len);
@@ -327,35 +361,63 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int load_offsets(load_t *ld, int32_t **parts_out, int64_t **offs_out, size_t *n_out)
+/* Reads the section's n partition ids (each followed by rest bytes, read by the caller in a second pass) and checks
+ * that they are 0..n-1, each once: a topic's partitions, and nothing that would size a table wildly. */
+static int check_partition_ids(load_t *ld, int tag, size_t rest)
 {
-    reader_t *r = &ld->sec[SEC_OFFSETS];
-    uint32_t n = get_u32(r);
-    if (r->bad || (uint64_t)n * 12 != r->left)
-        FAIL("snapshot offsets section: %u partitions do not fit its %zu bytes", n, r->left);
+    reader_t r = ld->sec[tag];
+    uint32_t n = get_u32(&r);
+    if (r.bad || (uint64_t)n * (4 + rest) != r.left)
+        FAIL("snapshot %s section: %u partitions do not fit its %zu bytes", section_names[tag], n, r.left);
     if (n == 0)
         return 0;
-    int32_t *parts = xmalloc(n * sizeof(*parts));
-    int64_t *offs = xmalloc(n * sizeof(*offs));
+    int32_t *ids = xmalloc(n * sizeof(*ids));
     for (uint32_t i = 0; i < n; i++) {
-        parts[i] = (int32_t)get_u32(r);
-        offs[i] = (int64_t)get_u64(r);
+        ids[i] = (int32_t)get_u32(&r);
+        get_bytes(&r, rest);
     }
-    int32_t *sorted = xmalloc(n * sizeof(*sorted));
-    memcpy(sorted, parts, n * sizeof(*sorted));
-    qsort(sorted, n, sizeof(*sorted), cmp_i32);
+    qsort(ids, n, sizeof(*ids), cmp_i32);
     bool bad = false;
     for (uint32_t i = 0; i < n && !bad; i++)
-        bad = sorted[i] < 0 || (i > 0 && sorted[i] == sorted[i - 1]);
-    free(sorted);
-    if (bad) {
-        free(parts);
-        free(offs);
-        FAIL("snapshot offsets section: negative or repeated partition");
+        bad = ids[i] != (int32_t)i;
+    free(ids);
+    if (bad)
+        FAIL("snapshot %s section: the partitions are not 0..%u, each once", section_names[tag], n - 1);
+    return 0;
+}
+
+/* OFFSETS, then (when present) POSITIONS for partitions OFFSETS lists. */
+static int load_positions(load_t *ld, positions_t *positions)
+{
+    if (check_partition_ids(ld, SEC_OFFSETS, 8) != 0)
+        return -1;
+    reader_t *r = &ld->sec[SEC_OFFSETS];
+    uint32_t n = get_u32(r);
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t partition = (int32_t)get_u32(r);
+        int64_t next = (int64_t)get_u64(r);
+        if (next < 0)
+            FAIL("snapshot offsets section: partition %d at offset %lld", (int)partition, (long long)next);
+        positions_set(positions, partition, &(position_t){next, 0, 0});
     }
-    *parts_out = parts;
-    *offs_out = offs;
-    *n_out = n;
+    if (!ld->seen[SEC_POSITIONS])
+        return 0;
+    if (check_partition_ids(ld, SEC_POSITIONS, 16) != 0)
+        return -1;
+    r = &ld->sec[SEC_POSITIONS];
+    uint32_t m = get_u32(r);
+    if (m != n)
+        FAIL("snapshot positions section: %u partitions, offsets section %u", m, n);
+    for (uint32_t i = 0; i < m; i++) {
+        int32_t partition = (int32_t)get_u32(r);
+        position_t pos = positions_get(positions, partition);
+        pos.fingerprint = get_u64(r);
+        pos.skipped = get_u64(r);
+        if (pos.skipped > (uint64_t)pos.next_offset)
+            FAIL("snapshot positions section: partition %d skipped %llu offsets of %lld", (int)partition,
+                 (unsigned long long)pos.skipped, (long long)pos.next_offset);
+        positions_set(positions, partition, &pos);
+    }
     return 0;
 }
 
@@ -372,7 +434,13 @@ static int load_views(load_t *ld, views_t *v)
     if (window_us != cfg->window_us || grace_us != cfg->grace_us)
         FAIL("snapshot was taken with window %lld us and grace %lld us, now %lld us and %lld us",
              (long long)window_us, (long long)grace_us, (long long)cfg->window_us, (long long)cfg->grace_us);
-    views_set_events_applied(v, events_applied);
+    uint64_t undecodable = 0;
+    if (ld->seen[SEC_COUNTERS]) {
+        undecodable = get_u64(&ld->sec[SEC_COUNTERS]);
+        if (section_done(ld, SEC_COUNTERS) != 0)
+            return -1;
+    }
+    views_set_counters(v, events_applied, undecodable);
 
     r = &ld->sec[SEC_AIRPORTS];
     airport_counts_t *ac = views_airports(v);
@@ -470,9 +538,22 @@ static int load_evicted(load_t *ld, snapshot_evicted_t *out)
     return 0;
 }
 
-static int load(load_t *ld, const unsigned char *data, size_t len, const views_config_t *cfg, views_t **views_out,
-                int32_t **parts_out, int64_t **offs_out, size_t *n_out, char *topic, size_t topic_size,
-                snapshot_evicted_t *evicted_out)
+static int load_meta(load_t *ld, int64_t *current_at_us)
+{
+    *current_at_us = 0;
+    if (!ld->seen[SEC_META])
+        return 0;
+    uint64_t at = get_u64(&ld->sec[SEC_META]);
+    if (section_done(ld, SEC_META) != 0)
+        return -1;
+    if (at > INT64_MAX)
+        FAIL("snapshot meta section: bad time");
+    *current_at_us = (int64_t)at;
+    return 0;
+}
+
+/* Checks and decodes everything into out, which the caller clears on failure. */
+static int load(load_t *ld, const unsigned char *data, size_t len, const views_config_t *cfg, snapshot_state_t *out)
 {
     if (len < HEADER_LEN + TRAILER_LEN)
         FAIL("snapshot is truncated: %zu bytes", len);
@@ -508,77 +589,61 @@ static int load(load_t *ld, const unsigned char *data, size_t len, const views_c
             FAIL("snapshot has no %s section", section_names[tag]);
 
     reader_t *t = &ld->sec[SEC_TOPIC];
-    if (t->left >= topic_size || memchr(t->p, '\0', t->left) != NULL)
-        FAIL("snapshot topic name is too long or holds a NUL byte");
-    memcpy(topic, t->p, t->left);
-    topic[t->left] = '\0';
+    if (memchr(t->p, '\0', t->left) != NULL)
+        FAIL("snapshot topic name holds a NUL byte");
+    out->topic = xstrndup((const char *)t->p, t->left);
 
-    snapshot_evicted_t scratch = {-1, BUF_INIT};
-    int rc = load_evicted(ld, evicted_out != NULL ? evicted_out : &scratch);
-    buf_free(&scratch.pending);
-    if (rc != 0)
+    if (load_evicted(ld, &out->evicted) != 0 || load_meta(ld, &out->current_at_us) != 0)
         return -1;
-
-    views_t *v = views_new(cfg);
-    if (load_views(ld, v) != 0) {
-        views_free(v);
+    out->views = views_new(cfg);
+    if (load_views(ld, out->views) != 0 || load_positions(ld, views_positions(out->views)) != 0)
         return -1;
+    /*
+     * Each message the views took (applied or undecodable) moved one offset. Fewer offsets read than that means
+     * views saved without their offsets (a release that took the offsets from elsewhere could write that with
+     * Kafka down): resuming would read the topic again on top of the views.
+     */
+    const positions_t *pos = views_positions(out->views);
+    uint64_t read = 0;
+    for (size_t i = 0; i < positions_count(pos); i++) {
+        position_t p = positions_get(pos, (int32_t)i);
+        read += (uint64_t)p.next_offset - p.skipped;
     }
-    if (load_offsets(ld, parts_out, offs_out, n_out) != 0) {
-        views_free(v);
-        return -1;
-    }
-    *views_out = v;
+    const views_stats_t *st = views_stats(out->views);
+    if (read < st->events_applied + st->undecodable)
+        FAIL("snapshot offsets account for %llu messages, its views for %llu: views saved without their offsets",
+             (unsigned long long)read, (unsigned long long)(st->events_applied + st->undecodable));
     return 0;
 }
 
-static void clear_outputs(views_t **views_out, int32_t **parts_out, int64_t **offs_out, size_t *n_out, char *topic,
-                          size_t topic_size)
+void snapshot_state_clear(snapshot_state_t *s)
 {
-    *views_out = NULL;
-    *parts_out = NULL;
-    *offs_out = NULL;
-    *n_out = 0;
-    if (topic_size > 0)
-        topic[0] = '\0';
+    views_free(s->views);
+    free(s->topic);
+    buf_free(&s->evicted.pending);
+    memset(s, 0, sizeof(*s));
+    s->evicted.file_len = -1;
 }
 
-static void clear_evicted(snapshot_evicted_t *evicted_out)
+int snapshot_load_buffer(const void *data, size_t len, const views_config_t *cfg, snapshot_state_t *out, char *errstr,
+                         size_t errstr_size)
 {
-    if (evicted_out != NULL) {
-        evicted_out->file_len = -1;
-        buf_reset(&evicted_out->pending);
-    }
-}
-
-int snapshot_load_buffer(const void *data, size_t len, const views_config_t *cfg, views_t **views_out,
-                         int32_t **partitions_out, int64_t **offsets_out, size_t *n_out, char *topic,
-                         size_t topic_size, snapshot_evicted_t *evicted_out, char *errstr, size_t errstr_size)
-{
-    clear_outputs(views_out, partitions_out, offsets_out, n_out, topic, topic_size);
-    clear_evicted(evicted_out);
+    memset(out, 0, sizeof(*out));
+    out->evicted.file_len = -1;
     load_t ld;
     memset(&ld, 0, sizeof(ld));
     ld.errstr = errstr;
     ld.errstr_size = errstr_size;
-    if (topic_size == 0) {
-        snprintf(errstr, errstr_size, "no room for the topic name");
-        return -1;
-    }
-    int rc = load(&ld, data, len, cfg, views_out, partitions_out, offsets_out, n_out, topic, topic_size, evicted_out);
-    if (rc != 0) {
-        clear_outputs(views_out, partitions_out, offsets_out, n_out, topic, topic_size);
-        clear_evicted(evicted_out);
-    }
+    int rc = load(&ld, data, len, cfg, out);
+    if (rc != 0)
+        snapshot_state_clear(out);
     return rc;
 }
 
-int snapshot_load(const char *dir, const views_config_t *cfg, views_t **views_out, int32_t **partitions_out,
-                  int64_t **offsets_out, size_t *n_out, char *topic, size_t topic_size, snapshot_evicted_t *evicted_out,
-                  char *errstr, size_t errstr_size)
+int snapshot_load(const char *dir, const views_config_t *cfg, snapshot_state_t *out, char *errstr, size_t errstr_size)
 {
-    clear_outputs(views_out, partitions_out, offsets_out, n_out, topic, topic_size);
-    clear_evicted(evicted_out);
+    memset(out, 0, sizeof(*out));
+    out->evicted.file_len = -1;
     char path[PATH_MAX];
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, SNAPSHOT_FILE_NAME) >= sizeof(path)) {
         snprintf(errstr, errstr_size, "state directory path too long: %s", dir);
@@ -614,8 +679,7 @@ int snapshot_load(const char *dir, const views_config_t *cfg, views_t **views_ou
         rc = -1;
     } else {
         char reason[400];
-        rc = snapshot_load_buffer(data, len, cfg, views_out, partitions_out, offsets_out, n_out, topic, topic_size,
-                                  evicted_out, reason, sizeof(reason));
+        rc = snapshot_load_buffer(data, len, cfg, out, reason, sizeof(reason));
         if (rc != 0)
             snprintf(errstr, errstr_size, "%s: %s", path, reason);
     }

@@ -5,7 +5,8 @@
  * Format (integers little-endian):
  *   header   "FRSNAP01", u32 version (1), u32 zero, u64 body length
  *   body     sections: u32 tag, u32 zero, u64 length, bytes; each of TOPIC, OFFSETS, CONFIG, AIRPORTS,
- *            WINDOWS, RECENT exactly once, EVICTED at most once (unknown tags are skipped)
+ *            WINDOWS, RECENT exactly once; EVICTED, POSITIONS, COUNTERS, META at most once (unknown tags are
+ *            skipped, so a release reads the snapshots of the releases before it and after it)
  *   trailer  u64 CRC-64-AVRO (route_schema_crc64_avro) of header and body
  * Loading checks everything (lengths, bounds, CRC, duplicates, window alignment, that the airport
  * counts add up to the events applied) before handing out anything.
@@ -31,13 +32,22 @@ typedef struct snapshot_evicted_s {
     buf_t pending;
 } snapshot_evicted_t;
 
+/* The state a snapshot holds: the views (with their positions, views.h) and what goes with them. */
+typedef struct snapshot_state_s {
+    views_t *views;
+    char *topic;                /* the topic the views are of */
+    snapshot_evicted_t evicted; /* file_len -1: no record */
+    int64_t current_at_us;      /* wall clock when the views last held all the topic held; 0: not recorded */
+} snapshot_state_t;
+
+/* Frees what snapshot_load handed out (views, topic, evicted rows) and zeroes s. */
+void snapshot_state_clear(snapshot_state_t *s);
+
 /*
- * Serializes v, the n pairs (partitions[i], offsets[i]), the topic name and evicted (NULL: no record) into out
- * (reset first).
- * Runs on the loop thread: a copy of the state, no CRC yet (snapshot_write_file seals it), no I/O.
+ * Serializes s into out (reset first). Runs on the loop thread: a copy of the state, no CRC yet
+ * (snapshot_write_file seals it), no I/O.
  */
-void snapshot_serialize(views_t *v, const int32_t *partitions, const int64_t *offsets, size_t n, const char *topic,
-                        const snapshot_evicted_t *evicted, buf_t *out);
+void snapshot_serialize(const snapshot_state_t *s, buf_t *out);
 
 /* Fills in the CRC trailer of a serialized snapshot (idempotent). snapshot_write_file calls it. */
 void snapshot_seal(buf_t *snap);
@@ -50,21 +60,15 @@ void snapshot_seal(buf_t *snap);
 int snapshot_write_file(const char *dir, buf_t *snap, char *errstr, size_t errstr_size);
 
 /*
- * Loads dir/snapshot.bin into new views built from cfg (same window size and grace required; the
- * retention and the recent capacity may differ: a smaller capacity keeps the newest rows).
- * On 0: *views_out (caller frees with views_free), *partitions_out and *offsets_out (n_out entries,
- * caller frees with free(); NULL when n_out is 0), topic (NUL-terminated, topic_size bytes) and, when
- * evicted_out is not NULL, its file_len (-1 when the snapshot has no record) and pending are set.
- * Otherwise they are NULL / 0 / "" and nothing is allocated.
+ * Loads dir/snapshot.bin into *out, its views built from cfg (same window size and grace required; the retention
+ * and the recent capacity may differ: a smaller capacity keeps the newest rows). All or nothing: on 0 out holds
+ * the whole state (the caller frees it with snapshot_state_clear), otherwise out is empty and nothing is held.
  * @returns 0 loaded; 1 no snapshot in dir; -1 unreadable or corrupt, with the reason in errstr.
  */
-int snapshot_load(const char *dir, const views_config_t *cfg, views_t **views_out, int32_t **partitions_out,
-                  int64_t **offsets_out, size_t *n_out, char *topic, size_t topic_size, snapshot_evicted_t *evicted_out,
-                  char *errstr, size_t errstr_size);
+int snapshot_load(const char *dir, const views_config_t *cfg, snapshot_state_t *out, char *errstr, size_t errstr_size);
 
 /* snapshot_load on bytes in memory (tests, fuzzing). @returns 0, or -1 with errstr. */
-int snapshot_load_buffer(const void *data, size_t len, const views_config_t *cfg, views_t **views_out,
-                         int32_t **partitions_out, int64_t **offsets_out, size_t *n_out, char *topic,
-                         size_t topic_size, snapshot_evicted_t *evicted_out, char *errstr, size_t errstr_size);
+int snapshot_load_buffer(const void *data, size_t len, const views_config_t *cfg, snapshot_state_t *out, char *errstr,
+                         size_t errstr_size);
 
 #endif

@@ -3,8 +3,11 @@
  *   airports  source airport -> routes          (airport_counts.h, /top10_source_airport)
  *   windows   tumbling windows per equipment    (windows.h, /top10_equipment_30min_window)
  *   recent    the most recent events            (recent.h, /dump_table)
- * plus counters. The per-partition next offsets are the consumer's; snapshot.h stores both together.
- * Applying an event allocates nothing in the steady state. Single-threaded (the loop thread).
+ *   positions the next offset of each partition   (positions.h)
+ * plus counters. Every message read from the topic goes through views_apply or views_skip, which move its
+ * partition's position with the views it changed: views and offsets are one state, never written apart, and a
+ * snapshot (snapshot.h) saves that one state. Applying an event allocates nothing in the steady state.
+ * Single-threaded (the loop thread).
  */
 #ifndef QUERY_VIEWS_H
 #define QUERY_VIEWS_H
@@ -14,6 +17,7 @@
 #include <stdint.h>
 
 #include "airport_counts.h"
+#include "positions.h"
 #include "recent.h"
 #include "route_event.h"
 #include "windows.h"
@@ -32,6 +36,8 @@ typedef struct views_config_s {
 typedef struct views_stats_s {
     uint64_t events_applied; /* every event applied, late ones included */
     uint64_t late_events;    /* of those, dropped from the windows because their window had closed */
+    uint64_t undecodable;    /* messages skipped because they are not events (views_skip) */
+    uint64_t offsets_skipped; /* offsets deleted from the topic before they were read (views_skip_deleted) */
     size_t windows_held;     /* time windows in memory (open + closed) */
     size_t windows_open;
     size_t windows_closed;
@@ -52,14 +58,22 @@ views_t *views_new(const views_config_t *cfg);
 void views_free(views_t *v);
 
 /*
- * Applies one event: +1 for its source airport, +1 for (its window, its equipment) unless late, and
- * a copy in the recent table. Strings are copied; ev is not kept.
- * @returns 0, or -1 when ev->datetime does not parse (timestamp_parse_event): then nothing is touched
- * and the caller counts the message as undecodable.
+ * Applies one event, read from the topic at rec: +1 for its source airport, +1 for (its window, its
+ * equipment) unless late, a copy in the recent table, and rec's partition moves past it. Strings are copied;
+ * ev is not kept.
+ * @returns 0, or -1 when ev->datetime does not parse (timestamp_parse_event): then nothing is touched and the
+ * caller skips the message with views_skip.
  */
-int views_apply(views_t *v, const route_event_t *ev);
+int views_apply(views_t *v, const record_id_t *rec, const route_event_t *ev);
 /* views_apply with the event time already parsed from ev->datetime (no second parse). @returns 0. */
-int views_apply_at(views_t *v, const route_event_t *ev, int64_t datetime_us);
+int views_apply_at(views_t *v, const record_id_t *rec, const route_event_t *ev, int64_t datetime_us);
+/* The message at rec is not an event (undecodable, refused): counted as undecodable, its partition moves past it. */
+void views_skip(views_t *v, const record_id_t *rec);
+/*
+ * The partition's offsets before first_kept were deleted from the topic (retention) before the views read them:
+ * counted as skipped, the partition moves on to first_kept. @returns how many were skipped.
+ */
+uint64_t views_skip_deleted(views_t *v, int32_t partition, int64_t first_kept);
 
 /* @returns a number that changes whenever the views do (for caches and snapshots). */
 uint64_t views_version(const views_t *v);
@@ -72,8 +86,9 @@ const views_config_t *views_config(const views_t *v);
 airport_counts_t *views_airports(views_t *v);
 windows_t *views_windows(views_t *v);
 recent_t *views_recent(views_t *v);
+positions_t *views_positions(views_t *v);
 
-/* Restoring a snapshot: sets the events-applied counter. */
-void views_set_events_applied(views_t *v, uint64_t n);
+/* Restoring a snapshot: sets the events-applied and undecodable counters. */
+void views_set_counters(views_t *v, uint64_t events_applied, uint64_t undecodable);
 
 #endif

@@ -42,7 +42,16 @@ static void small_config(views_config_t *cfg)
     cfg->recent_capacity = 5000;
 }
 
-/* Random events, some out of order (some late), some with long strings; more than the ring holds. */
+/* Messages of a 3-partition topic, in the order a consumer would apply them. */
+static record_id_t next_record(views_t *v)
+{
+    int32_t p = (int32_t)rnd(3);
+    int64_t offset = positions_get(views_positions(v), p).next_offset;
+    return (record_id_t){p, offset, positions_fingerprint(offset, &p, sizeof(p), &rng, sizeof(rng))};
+}
+
+/* Random events, some out of order (some late), some with long strings; more than the ring holds; a few
+ * undecodable messages and offsets deleted before they were read. */
 static views_t *random_views(const views_config_t *cfg, int events)
 {
     views_t *v = views_new(cfg);
@@ -71,7 +80,14 @@ static views_t *random_views(const views_config_t *cfg, int events)
         ev.codeshare = rnd(2);
         ev.stops = rnd(3);
         ev.equipment = (str_slice_t){eq, strlen(eq)};
-        ASSERT_EQ(views_apply(v, &ev), 0);
+        record_id_t rec = next_record(v);
+        if (rnd(100) == 0) {
+            views_skip(v, &rec);
+        } else if (rnd(1000) == 0) {
+            ASSERT_GT(views_skip_deleted(v, rec.partition, rec.offset + 1 + rnd(10)), 0);
+        } else {
+            ASSERT_EQ(views_apply(v, &rec, &ev), 0);
+        }
     }
     return v;
 }
@@ -109,10 +125,18 @@ static void describe(views_t *v, buf_t *out)
 {
     buf_reset(out);
     const views_stats_t *st = views_stats(v);
-    buf_printf(out, "applied=%llu late=%llu windows=%zu open=%zu rows=%zu wm=%d:%lld airports=%zu recent=%llu\n",
+    buf_printf(out, "applied=%llu late=%llu windows=%zu open=%zu rows=%zu wm=%d:%lld airports=%zu recent=%llu "
+               "undecodable=%llu skipped=%llu\n",
                (unsigned long long)st->events_applied, (unsigned long long)st->late_events, st->windows_held,
                st->windows_open, st->window_rows, st->has_watermark, (long long)st->watermark_us, st->source_airports,
-               (unsigned long long)st->recent_events);
+               (unsigned long long)st->recent_events, (unsigned long long)st->undecodable,
+               (unsigned long long)st->offsets_skipped);
+    const positions_t *pos = views_positions(v);
+    for (size_t i = 0; i < positions_count(pos); i++) {
+        position_t p = positions_get(pos, (int32_t)i);
+        buf_printf(out, "p%zu=%lld/%016llx/%llu;", i, (long long)p.next_offset, (unsigned long long)p.fingerprint,
+                   (unsigned long long)p.skipped);
+    }
     airport_counts_foreach(views_airports(v), dump_airport, out);
     windows_foreach(views_windows(v), dump_window, out);
     buf_printf(out, "pushed=%llu\n", (unsigned long long)recent_total_pushed(views_recent(v)));
@@ -150,6 +174,13 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Serializes v as a state of topic, with no record of equipment_windows.csv. */
+static void serialize(views_t *v, const char *topic, buf_t *out)
+{
+    snapshot_state_t s = {v, (char *)topic, {-1, BUF_INIT}, 0};
+    snapshot_serialize(&s, out);
+}
+
 static void test_round_trip(void)
 {
     views_config_t cfg;
@@ -159,57 +190,53 @@ static void test_round_trip(void)
     ASSERT_GT(st->late_events, 0);
     ASSERT_GT(st->windows_closed, 0);
     ASSERT_EQ(st->recent_events, 5000);
+    ASSERT_GT(st->undecodable, 0);
+    ASSERT_GT(st->offsets_skipped, 0);
+    ASSERT_EQ(positions_count(views_positions(v)), 3);
 
-    int32_t parts[3] = {0, 2, 1};
-    int64_t offs[3] = {100, 0, 123456789012LL};
     buf_t snap = BUF_INIT;
     make_tmpdir();
     char err[512];
     double t0 = now_s();
-    snapshot_serialize(v, parts, offs, 3, "routes_data", NULL, &snap);
+    snapshot_state_t in = {v, "routes_data", {-1, BUF_INIT}, INT64_C(1764612345) * S};
+    snapshot_serialize(&in, &snap);
     double t1 = now_s();
     ASSERT_EQ(snapshot_write_file(tmpdir, &snap, err, sizeof(err)), 0);
     double t2 = now_s();
     printf("snapshot of %zu bytes: serialize %.2f ms, seal+write+fsync %.2f ms\n", snap.len, (t1 - t0) * 1e3,
            (t2 - t1) * 1e3);
 
-    views_t *back = NULL;
-    int32_t *bp = NULL;
-    int64_t *bo = NULL;
-    size_t n = 0;
-    char topic[64];
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &back, &bp, &bo, &n, topic, sizeof(topic), NULL, err, sizeof(err)), 0);
-    ASSERT_STR_EQ(topic, "routes_data");
-    ASSERT_EQ(n, 3);
-    for (size_t i = 0; i < 3; i++) {
-        ASSERT_EQ(bp[i], parts[i]);
-        ASSERT_EQ(bo[i], offs[i]);
-    }
-    assert_views_equal(v, back);
+    snapshot_state_t out;
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, err, sizeof(err)), 0);
+    ASSERT_STR_EQ(out.topic, "routes_data");
+    ASSERT_EQ(out.current_at_us, in.current_at_us);
+    ASSERT_EQ(out.evicted.file_len, -1);
+    views_t *back = out.views;
+    assert_views_equal(v, back); /* positions included: offsets, fingerprints, offsets skipped */
 
-    /* Both go on identically: same late decisions, same evictions. */
+    /* Both go on identically: same late decisions, same evictions, same positions. */
     route_event_t ev;
     memset(&ev, 0, sizeof(ev));
     ev.source_airport = (str_slice_t){"X", 1};
     ev.equipment = (str_slice_t){"E1 0", 4};
     for (int i = 0; i < 100; i++) {
         route_event_stamp(&ev, views_stats(v)->watermark_us + ((int64_t)i - 50) * S / 4);
-        views_apply(v, &ev);
-        views_apply(back, &ev);
+        record_id_t rec = next_record(v);
+        views_apply(v, &rec, &ev);
+        views_apply(back, &rec, &ev);
     }
     assert_views_equal(v, back);
 
     /* Serializing the restored state gives the same bytes. */
     buf_t snap2 = BUF_INIT;
-    free(bp);
-    free(bo);
-    snapshot_serialize(v, parts, offs, 3, "routes_data", NULL, &snap);
-    snapshot_serialize(back, parts, offs, 3, "routes_data", NULL, &snap2);
+    serialize(v, "routes_data", &snap);
+    serialize(back, "routes_data", &snap2);
     ASSERT_EQ(snap.len, snap2.len);
     ASSERT(memcmp(snap.data, snap2.data, snap.len) == 0);
     buf_free(&snap2);
     buf_free(&snap);
-    views_free(back);
+    snapshot_state_clear(&out);
+    ASSERT(out.views == NULL && out.topic == NULL);
     views_free(v);
     remove_tmpdir();
 }
@@ -219,32 +246,24 @@ static void test_missing(void)
     views_config_t cfg;
     small_config(&cfg);
     make_tmpdir();
-    views_t *v = (views_t *)&cfg; /* must be cleared */
-    int32_t *p = (int32_t *)&cfg;
-    int64_t *o = (int64_t *)&cfg;
-    size_t n = 7;
-    char topic[64] = "x", err[256] = "";
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &v, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), 1);
-    ASSERT(v == NULL && p == NULL && o == NULL && n == 0 && topic[0] == '\0');
-    ASSERT_EQ(snapshot_load("/nonexistent/dir", &cfg, &v, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), 1);
+    snapshot_state_t out;
+    memset(&out, 0x5a, sizeof(out)); /* must be cleared */
+    char err[256] = "";
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, err, sizeof(err)), 1);
+    ASSERT(out.views == NULL && out.topic == NULL && out.evicted.file_len == -1 && out.evicted.pending.len == 0);
+    ASSERT_EQ(snapshot_load("/nonexistent/dir", &cfg, &out, err, sizeof(err)), 1);
     remove_tmpdir();
 }
 
 static int load_bytes(const void *data, size_t len, const views_config_t *cfg, char *err, size_t errsize)
 {
-    views_t *v = NULL;
-    int32_t *p = NULL;
-    int64_t *o = NULL;
-    size_t n = 0;
-    char topic[64];
-    int rc = snapshot_load_buffer(data, len, cfg, &v, &p, &o, &n, topic, sizeof(topic), NULL, err, errsize);
+    snapshot_state_t out;
+    int rc = snapshot_load_buffer(data, len, cfg, &out, err, errsize);
     if (rc != 0) {
-        ASSERT(v == NULL && p == NULL && o == NULL && n == 0 && topic[0] == '\0');
+        ASSERT(out.views == NULL && out.topic == NULL && out.evicted.pending.data == NULL);
         ASSERT(err[0] != '\0');
     }
-    views_free(v);
-    free(p);
-    free(o);
+    snapshot_state_clear(&out);
     return rc;
 }
 
@@ -263,11 +282,9 @@ static void test_corrupt(void)
     views_config_t cfg;
     small_config(&cfg);
     views_t *v = random_views(&cfg, 3000);
-    int32_t parts[2] = {0, 1};
-    int64_t offs[2] = {1500, 1500};
     buf_t snap = BUF_INIT;
     char err[512];
-    snapshot_serialize(v, parts, offs, 2, "routes_data", NULL, &snap);
+    serialize(v, "routes_data", &snap);
     snapshot_seal(&snap);
     ASSERT_EQ(load_bytes(snap.data, snap.len, &cfg, err, sizeof(err)), 0);
 
@@ -288,47 +305,40 @@ static void test_corrupt(void)
 
     /* Through the file: reasons name the file and say what is wrong. */
     make_tmpdir();
-    views_t *out = NULL;
-    int32_t *p = NULL;
-    int64_t *o = NULL;
-    size_t n = 0;
-    char topic[64];
+    snapshot_state_t out;
     write_raw("", 0);
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, err, sizeof(err)), -1);
     ASSERT(strstr(err, "truncated") != NULL);
     write_raw(snap.data, snap.len - 1);
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, err, sizeof(err)), -1);
     write_raw(copy, snap.len);
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, err, sizeof(err)), -1);
     ASSERT(strstr(err, "magic") != NULL);
     memcpy(copy, snap.data, snap.len);
     copy[snap.len / 2] ^= 1;
     write_raw(copy, snap.len);
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, err, sizeof(err)), -1);
     ASSERT(strstr(err, "checksum") != NULL);
-    ASSERT(out == NULL && p == NULL && o == NULL && n == 0);
-    /* A topic name longer than the caller's room. */
-    write_raw(snap.data, snap.len);
-    ASSERT_EQ(snapshot_load(tmpdir, &cfg, &out, &p, &o, &n, topic, 5, NULL, err, sizeof(err)), -1);
+    ASSERT(out.views == NULL && out.topic == NULL);
     /* Another window size: rebuilt, not misread. */
+    write_raw(snap.data, snap.len);
     views_config_t other = cfg;
     other.window_us = 30 * S;
-    ASSERT_EQ(snapshot_load(tmpdir, &other, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), -1);
+    ASSERT_EQ(snapshot_load(tmpdir, &other, &out, err, sizeof(err)), -1);
     ASSERT(strstr(err, "window") != NULL);
     /* A smaller recent capacity keeps the newest rows; retention may change. */
     other = cfg;
     other.recent_capacity = 10;
     other.retention_us = 0;
-    ASSERT_EQ(snapshot_load(tmpdir, &other, &out, &p, &o, &n, topic, sizeof(topic), NULL, err, sizeof(err)), 0);
-    ASSERT_EQ(recent_count(views_recent(out)), 10);
-    ASSERT_EQ(recent_total_pushed(views_recent(out)), 3000);
+    ASSERT_EQ(snapshot_load(tmpdir, &other, &out, err, sizeof(err)), 0);
+    ASSERT_EQ(recent_count(views_recent(out.views)), 10);
+    uint64_t pushed = recent_total_pushed(views_recent(v));
+    ASSERT_EQ(recent_total_pushed(views_recent(out.views)), pushed);
     recent_row_t a, b;
-    ASSERT(recent_get_seq(views_recent(out), 2999, &a) && recent_get_seq(views_recent(v), 2999, &b));
+    ASSERT(recent_get_seq(views_recent(out.views), pushed - 1, &a) && recent_get_seq(views_recent(v), pushed - 1, &b));
     assert_rows_equal(&a, &b);
-    ASSERT(!recent_get_seq(views_recent(out), 2989, &a));
-    views_free(out);
-    free(p);
-    free(o);
+    ASSERT(!recent_get_seq(views_recent(out.views), pushed - 11, &a));
+    snapshot_state_clear(&out);
     remove_tmpdir();
     free(copy);
     buf_free(&snap);
@@ -343,7 +353,7 @@ static void test_consistent_crc_bad_content(void)
     views_t *v = random_views(&cfg, 500);
     buf_t snap = BUF_INIT;
     char err[512];
-    snapshot_serialize(v, NULL, NULL, 0, "t", NULL, &snap);
+    serialize(v, "t", &snap);
     int rejected = 0, accepted = 0;
     for (size_t i = 24; i < snap.len - 8; i += 1 + i / 64) {
         buf_t copy = BUF_INIT;
@@ -367,20 +377,15 @@ static void test_empty_views(void)
     small_config(&cfg);
     views_t *v = views_new(&cfg);
     buf_t snap = BUF_INIT;
-    char err[256], topic[16];
-    snapshot_serialize(v, NULL, NULL, 0, "", NULL, &snap);
+    char err[256];
+    serialize(v, "", &snap);
     snapshot_seal(&snap);
-    views_t *back = NULL;
-    int32_t *p = NULL;
-    int64_t *o = NULL;
-    size_t n = 9;
-    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &back, &p, &o, &n, topic, sizeof(topic), NULL, err,
-                                   sizeof(err)),
-              0);
-    ASSERT(p == NULL && o == NULL && n == 0);
-    ASSERT_STR_EQ(topic, "");
-    assert_views_equal(v, back);
-    views_free(back);
+    snapshot_state_t out;
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &out, err, sizeof(err)), 0);
+    ASSERT_EQ(positions_count(views_positions(out.views)), 0);
+    ASSERT_STR_EQ(out.topic, "");
+    assert_views_equal(v, out.views);
+    snapshot_state_clear(&out);
     views_free(v);
     buf_free(&snap);
 }
@@ -391,49 +396,155 @@ static void test_evicted_record(void)
     views_config_t cfg;
     small_config(&cfg);
     views_t *v = random_views(&cfg, 300);
-    char err[256], topic[16];
-    views_t *back = NULL;
-    int32_t *p = NULL;
-    int64_t *o = NULL;
-    size_t n = 0;
-    snapshot_evicted_t in = {12345, BUF_INIT}, out = {7, BUF_INIT};
-    buf_append_str(&in.pending, "2021-05-04 09:58:00,2021-05-04 09:58:30,\"A,B\",3\n");
+    char err[256];
+    snapshot_state_t in = {v, "t", {12345, BUF_INIT}, 0}, out;
+    buf_append_str(&in.evicted.pending, "2021-05-04 09:58:00,2021-05-04 09:58:30,\"A,B\",3\n");
     buf_t snap = BUF_INIT;
-    snapshot_serialize(v, NULL, NULL, 0, "t", &in, &snap);
+    snapshot_serialize(&in, &snap);
     snapshot_seal(&snap);
-    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &back, &p, &o, &n, topic, sizeof(topic), &out, err,
-                                   sizeof(err)),
-              0);
-    ASSERT_EQ(out.file_len, 12345);
-    ASSERT_EQ(out.pending.len, in.pending.len);
-    ASSERT(memcmp(out.pending.data, in.pending.data, in.pending.len) == 0);
-    views_free(back);
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &out, err, sizeof(err)), 0);
+    ASSERT_EQ(out.evicted.file_len, 12345);
+    ASSERT_EQ(out.evicted.pending.len, in.evicted.pending.len);
+    ASSERT(memcmp(out.evicted.pending.data, in.evicted.pending.data, in.evicted.pending.len) == 0);
+    snapshot_state_clear(&out);
 
-    /* Without the record (NULL, as a snapshot written before it existed): file_len -1, nothing pending. */
-    snapshot_serialize(v, NULL, NULL, 0, "t", NULL, &snap);
+    /* Without the record (file_len -1, as a snapshot written before it existed): -1, nothing pending. */
+    serialize(v, "t", &snap);
     snapshot_seal(&snap);
-    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &back, &p, &o, &n, topic, sizeof(topic), &out, err,
-                                   sizeof(err)),
-              0);
-    ASSERT_EQ(out.file_len, -1);
-    ASSERT_EQ(out.pending.len, 0);
-    views_free(back);
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &out, err, sizeof(err)), 0);
+    ASSERT_EQ(out.evicted.file_len, -1);
+    ASSERT_EQ(out.evicted.pending.len, 0);
+    snapshot_state_clear(&out);
 
     /* A pending length past the section: rejected, outputs cleared. */
-    snapshot_serialize(v, NULL, NULL, 0, "t", &in, &snap);
-    size_t len_at = snap.len - 8 /* CRC */ - in.pending.len - 8;
+    snapshot_serialize(&in, &snap);
+    size_t len_at = snap.len - 8 /* CRC */ - in.evicted.pending.len - 8;
     snap.data[len_at] = (char)0xff;
     snapshot_seal(&snap);
-    out.file_len = 99;
-    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &back, &p, &o, &n, topic, sizeof(topic), &out, err,
-                                   sizeof(err)),
-              -1);
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &out, err, sizeof(err)), -1);
     ASSERT(strstr(err, "evicted") != NULL);
-    ASSERT(back == NULL);
-    ASSERT_EQ(out.file_len, -1);
+    ASSERT(out.views == NULL);
+    ASSERT_EQ(out.evicted.file_len, -1);
     buf_free(&snap);
-    buf_free(&in.pending);
-    buf_free(&out.pending);
+    buf_free(&in.evicted.pending);
+    views_free(v);
+}
+
+/* Finds section tag in a serialized snapshot: @returns its header's offset, or 0. */
+static size_t find_section(const buf_t *snap, uint32_t tag, uint64_t *len)
+{
+    size_t at = 24;
+    while (at + 16 <= snap->len - 8) {
+        uint32_t t;
+        memcpy(&t, snap->data + at, 4);
+        memcpy(len, snap->data + at + 8, 8);
+        if (t == tag)
+            return at;
+        at += 16 + (size_t)*len;
+    }
+    return 0;
+}
+
+/* Removes section tag and fixes the body length (the caller seals). */
+static void drop_section(buf_t *snap, uint32_t tag)
+{
+    uint64_t len;
+    size_t at = find_section(snap, tag, &len);
+    ASSERT_GT(at, 0);
+    size_t cut = 16 + (size_t)len;
+    memmove(snap->data + at, snap->data + at + cut, snap->len - at - cut);
+    snap->len -= cut;
+    uint64_t body = snap->len - 24 - 8;
+    memcpy(snap->data + 16, &body, 8);
+}
+
+/*
+ * Views saved without their offsets (what a Kafka-less start-up of the release before wrote: the offsets came from
+ * the consumer, which knew no partition yet) are refused, so the topic is read once into new views instead of
+ * again on top of them. Partitions other than 0..n-1 are refused too.
+ */
+static void test_views_without_offsets(void)
+{
+    views_config_t cfg;
+    small_config(&cfg);
+    views_t *v = views_new(&cfg);
+    route_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.source_airport = (str_slice_t){"ATL", 3};
+    ev.equipment = (str_slice_t){"320", 3};
+    route_event_stamp(&ev, INT64_C(1620122312) * S);
+    for (int64_t i = 0; i < 10; i++)
+        ASSERT_EQ(views_apply(v, &(record_id_t){(int32_t)(i % 2), i / 2, 1 + (uint64_t)i}, &ev), 0);
+    buf_t snap = BUF_INIT;
+    char err[512];
+    serialize(v, "t", &snap);
+    snapshot_seal(&snap);
+    ASSERT_EQ(load_bytes(snap.data, snap.len, &cfg, err, sizeof(err)), 0);
+
+    /* The same views with an empty offsets section (and no positions section, as that release wrote). */
+    uint64_t len;
+    size_t at = find_section(&snap, 2 /* OFFSETS */, &len);
+    ASSERT_GT(at, 0);
+    buf_t broken = BUF_INIT;
+    buf_append(&broken, snap.data, at + 16);
+    uint32_t zero = 0;
+    buf_append(&broken, &zero, 4);
+    buf_append(&broken, snap.data + at + 16 + len, snap.len - at - 16 - len);
+    uint64_t four = 4;
+    memcpy(broken.data + at + 8, &four, 8);
+    uint64_t body = broken.len - 24 - 8;
+    memcpy(broken.data + 16, &body, 8);
+    drop_section(&broken, 8 /* POSITIONS */);
+    snapshot_seal(&broken);
+    ASSERT_EQ(load_bytes(broken.data, broken.len, &cfg, err, sizeof(err)), -1);
+    ASSERT(strstr(err, "without their offsets") != NULL);
+    printf("views without offsets: %s\n", err);
+
+    /* Partitions 0 and 5 (not 0..1) in the offsets section: refused, not a table sized by a hostile id. */
+    buf_reset(&broken);
+    buf_append(&broken, snap.data, snap.len);
+    at = find_section(&broken, 2, &len);
+    uint32_t five = 5;
+    memcpy(broken.data + at + 16 + 4 + 12, &five, 4);
+    snapshot_seal(&broken);
+    ASSERT_EQ(load_bytes(broken.data, broken.len, &cfg, err, sizeof(err)), -1);
+    ASSERT(strstr(err, "partitions are not") != NULL);
+
+    buf_free(&broken);
+    buf_free(&snap);
+    views_free(v);
+}
+
+/*
+ * A snapshot of the release before (no positions, counters or meta section) still restores: offsets as saved,
+ * fingerprints unknown (the consumer then resumes unchecked), nothing skipped, no undecodable count.
+ */
+static void test_older_release(void)
+{
+    views_config_t cfg;
+    small_config(&cfg);
+    views_t *v = random_views(&cfg, 2000);
+    buf_t snap = BUF_INIT;
+    char err[512];
+    serialize(v, "t", &snap);
+    drop_section(&snap, 8);  /* POSITIONS */
+    drop_section(&snap, 9);  /* COUNTERS */
+    drop_section(&snap, 10); /* META */
+    snapshot_seal(&snap);
+    snapshot_state_t out;
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &out, err, sizeof(err)), 0);
+    const positions_t *a = views_positions(v), *b = views_positions(out.views);
+    ASSERT_EQ(positions_count(a), positions_count(b));
+    for (size_t i = 0; i < positions_count(a); i++) {
+        ASSERT_EQ(positions_get(a, (int32_t)i).next_offset, positions_get(b, (int32_t)i).next_offset);
+        ASSERT_EQ(positions_get(b, (int32_t)i).fingerprint, 0);
+        ASSERT_EQ(positions_get(b, (int32_t)i).skipped, 0);
+    }
+    ASSERT_EQ(views_stats(out.views)->undecodable, 0);
+    ASSERT_EQ(views_stats(out.views)->events_applied, views_stats(v)->events_applied);
+    ASSERT_EQ(out.current_at_us, 0);
+    snapshot_state_clear(&out);
+    buf_free(&snap);
     views_free(v);
 }
 
@@ -445,5 +556,7 @@ int main(void)
     RUN_TEST(test_corrupt);
     RUN_TEST(test_consistent_crc_bad_content);
     RUN_TEST(test_empty_views);
+    RUN_TEST(test_views_without_offsets);
+    RUN_TEST(test_older_release);
     return 0;
 }

@@ -26,6 +26,19 @@ static void make_event(route_event_t *ev, const char *src, const char *equipment
     ev->equipment = (str_slice_t){equipment, strlen(equipment)};
 }
 
+/* The next message of partition 0, as a consumer would hand it over. */
+static record_id_t next_rec(views_t *v)
+{
+    int64_t offset = positions_get(views_positions(v), 0).next_offset;
+    return (record_id_t){0, offset, (uint64_t)offset * 7 + 1};
+}
+
+static int apply_next(views_t *v, const route_event_t *ev)
+{
+    record_id_t rec = next_rec(v);
+    return views_apply(v, &rec, ev);
+}
+
 static void test_apply(void)
 {
     views_config_t cfg;
@@ -34,12 +47,12 @@ static void test_apply(void)
     route_event_t ev;
     uint64_t version = views_version(v);
     make_event(&ev, "AER", "CR2", "2021-05-04 09:58:32.123456");
-    ASSERT_EQ(views_apply(v, &ev), 0);
+    ASSERT_EQ(apply_next(v, &ev), 0);
     ASSERT_NE(views_version(v), version);
     make_event(&ev, "AER", "738", "2021-05-04 09:58:59.999999");
-    ASSERT_EQ(views_apply(v, &ev), 0);
+    ASSERT_EQ(apply_next(v, &ev), 0);
     make_event(&ev, "ATL", "738", "2021-05-04 09:59:00");
-    ASSERT_EQ(views_apply(v, &ev), 0);
+    ASSERT_EQ(apply_next(v, &ev), 0);
 
     ASSERT_EQ(airport_counts_get(views_airports(v), "AER", 3), 2);
     ASSERT_EQ(airport_counts_get(views_airports(v), "ATL", 3), 1);
@@ -67,9 +80,9 @@ static void test_apply(void)
     /* Two windows later with one window of grace, 09:58:30 has closed: a late event still counts for
      * its airport and the recent table, not for the windows. */
     make_event(&ev, "ATL", "320", "2021-05-04 09:59:30.000000");
-    ASSERT_EQ(views_apply(v, &ev), 0);
+    ASSERT_EQ(apply_next(v, &ev), 0);
     make_event(&ev, "ATL", "CR2", "2021-05-04 09:58:45.000000");
-    ASSERT_EQ(views_apply(v, &ev), 0);
+    ASSERT_EQ(apply_next(v, &ev), 0);
     st = views_stats(v);
     ASSERT_EQ(st->late_events, 1);
     ASSERT_EQ(st->events_applied, 5);
@@ -89,14 +102,52 @@ static void test_bad_datetime_touches_nothing(void)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint64_t version = views_version(v);
         make_event(&ev, "AER", "CR2", bad[i]);
-        ASSERT_EQ(views_apply(v, &ev), -1);
+        ASSERT_EQ(apply_next(v, &ev), -1);
         ASSERT_EQ(views_version(v), version);
+        ASSERT_EQ(positions_get(views_positions(v), 0).next_offset, 0);
     }
     const views_stats_t *st = views_stats(v);
     ASSERT_EQ(st->events_applied, 0);
     ASSERT_EQ(st->source_airports, 0);
     ASSERT_EQ(st->windows_held, 0);
     ASSERT_EQ(st->recent_events, 0);
+    views_free(v);
+}
+
+/* Every message moves its partition's position with the views: applied, skipped as undecodable, or deleted. */
+static void test_positions_move_with_the_views(void)
+{
+    views_config_t cfg;
+    views_config_default(&cfg);
+    views_t *v = views_new(&cfg);
+    route_event_t ev;
+    make_event(&ev, "AER", "CR2", "2021-05-04 09:58:32.123456");
+    ASSERT_EQ(views_apply(v, &(record_id_t){2, 40, 0xabc}, &ev), 0);
+    position_t p = positions_get(views_positions(v), 2);
+    ASSERT_EQ(p.next_offset, 41);
+    ASSERT_EQ(p.fingerprint, 0xabc);
+    ASSERT_EQ(positions_count(views_positions(v)), 3);
+    ASSERT_EQ(positions_get(views_positions(v), 1).next_offset, 0); /* unknown: from the beginning */
+
+    uint64_t version = views_version(v);
+    views_skip(v, &(record_id_t){2, 41, 0xdef});
+    ASSERT_NE(views_version(v), version);
+    ASSERT_EQ(positions_get(views_positions(v), 2).next_offset, 42);
+    ASSERT_EQ(views_stats(v)->undecodable, 1);
+    ASSERT_EQ(views_stats(v)->events_applied, 1);
+
+    /* Offsets 42..49 deleted before they were read: skipped, counted, fingerprint unknown. */
+    ASSERT_EQ(views_skip_deleted(v, 2, 50), 8);
+    p = positions_get(views_positions(v), 2);
+    ASSERT_EQ(p.next_offset, 50);
+    ASSERT_EQ(p.fingerprint, 0);
+    ASSERT_EQ(p.skipped, 8);
+    ASSERT_EQ(views_stats(v)->offsets_skipped, 8);
+    /* Deleted offsets the views had already read are nothing to skip. */
+    version = views_version(v);
+    ASSERT_EQ(views_skip_deleted(v, 2, 30), 0);
+    ASSERT_EQ(views_version(v), version);
+    ASSERT_EQ(positions_get(views_positions(v), 2).next_offset, 50);
     views_free(v);
 }
 
@@ -156,10 +207,10 @@ static void test_apply_rate(void)
     views_t *v = views_new(&cfg);
     double t0 = now_s();
     for (int i = 0; i < n; i++)
-        ASSERT_EQ(views_apply(v, &evs[i]), 0);
+        ASSERT_EQ(apply_next(v, &evs[i]), 0);
     double t1 = now_s();
     for (int k = n; k < TOTAL; k++)
-        views_apply_at(v, &evs[k % n], base + (int64_t)k * 15);
+        views_apply_at(v, &(record_id_t){0, k, 1}, &evs[k % n], base + (int64_t)k * 15);
     double t2 = now_s();
     const views_stats_t *st = views_stats(v);
     ASSERT_EQ(st->events_applied, TOTAL);
@@ -170,10 +221,9 @@ static void test_apply_rate(void)
            source, n, n / (t1 - t0) / 1e6, (TOTAL - n) / (t2 - t1) / 1e6, TOTAL - n, st->windows_held,
            st->state_bytes / 1e6);
     buf_t snap = BUF_INIT;
-    int32_t part = 0;
-    int64_t off = TOTAL;
     double t3 = now_s();
-    snapshot_serialize(v, &part, &off, 1, "routes_data", NULL, &snap);
+    snapshot_state_t state = {v, "routes_data", {-1, BUF_INIT}, 0};
+    snapshot_serialize(&state, &snap);
     double t4 = now_s();
     snapshot_seal(&snap);
     double t5 = now_s();
@@ -187,6 +237,7 @@ int main(void)
 {
     RUN_TEST(test_apply);
     RUN_TEST(test_bad_datetime_touches_nothing);
+    RUN_TEST(test_positions_move_with_the_views);
     RUN_TEST(test_config);
     RUN_TEST(test_apply_rate);
     return 0;
