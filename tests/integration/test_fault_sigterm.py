@@ -2,7 +2,9 @@
 middle of an async looping /produce. Each exits with status 0 within 5 s; the query-service writes its snapshot
 at shutdown (the periodic one is switched off here, so only the shutdown can have written it) and, restarted on
 it, ends with views equal to the topic's content; the gateway's delivered count is what the topic holds.
-The same again with the broker killed just before the SIGTERMs (messages still waiting for it)."""
+The same again with the broker killed just before the SIGTERMs (messages still waiting for it). And signals that
+come one after the other (Ctrl-C, then the supervisor's SIGTERM, then more) end both services cleanly too: the
+second signal must not kill a service in the middle of its final snapshot."""
 import json
 import os
 import re
@@ -156,6 +158,42 @@ def sigterm_with_kafka_down():
             h.check_views_match_records(q, records, on_topic)
 
 
+def repeated_signals():
+    """SIGINT, then SIGTERM a millisecond later, then two more SIGTERMs: what a terminal's Ctrl-C followed by
+    deploy/run.sh's supervisor sends. Each service exits 0 and the query-service's final snapshot is whole."""
+    topic = h.unique_topic("fault-signals")
+    h.create_topic(topic, 3)
+    for kind in ("gateway", "query"):
+        state = tempfile.mkdtemp(prefix="query-state-")
+        args = ["--topic", topic, "--results-dir", tempfile.mkdtemp()]
+        args += ["--state-dir", state, "--snapshot-interval-ms", "600000"] if kind == "query" else \
+            ["--routes-file", h.routes_file()]
+        for delay in (0.0, 0.001, 0.005):
+            svc = h.Service(kind, args)
+            h.wait_until(lambda: svc.get("/readyz")[0] == 200, 60, 0.1, f"{kind} ready")
+            svc.proc.send_signal(signal.SIGINT)
+            time.sleep(delay)
+            for _ in range(3):
+                try:
+                    svc.proc.send_signal(signal.SIGTERM)
+                except ProcessLookupError:
+                    break
+            try:
+                rc = svc.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                svc.kill9()
+                raise AssertionError(f"{kind} still running 15 s after SIGINT and SIGTERMs\n{svc.log_tail()}")
+            log = svc.log()
+            svc.stop()
+            h.check_eq(rc, 0, f"{kind}: exit status after SIGINT and SIGTERMs {delay * 1000:.0f} ms later")
+            h.check_in("stopped", log, f"{kind} log")
+            if kind == "query":
+                h.check_in("final snapshot", log, "query-service log")
+                h.check_eq(sorted(os.listdir(state)), [SNAPSHOT_FILE], "state dir: the snapshot, whole, no temp file")
+        print(f"{kind}: SIGINT then 3 SIGTERMs: exit 0 each time")
+
+
 if __name__ == "__main__":
     main()
     sigterm_with_kafka_down()
+    repeated_signals()
