@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -156,8 +157,6 @@ static void on_shutdown_tick(uv_timer_t *t)
         return;
     uv_timer_stop(t);
     uv_close((uv_handle_t *)&gw->shutdown_timer, NULL);
-    uv_close((uv_handle_t *)&gw->sigterm, NULL);
-    uv_close((uv_handle_t *)&gw->sigint, NULL);
     producer_close(gw->producer);
     /* Idle keep-alive connections would keep the loop alive; nothing more is served. */
     uv_stop(gw->loop);
@@ -237,6 +236,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, char *errstr, size_t errstr_si
     gw->sigterm.data = gw->sigint.data = gw;
     uv_signal_start(&gw->sigterm, on_signal, SIGTERM);
     uv_signal_start(&gw->sigint, on_signal, SIGINT);
+    gw->signals_watched = true;
     log_info("listening", "ingest-gateway on http://%s:%d, topic %s, Kafka %s", gw->cfg.listen,
              http_server_port(gw->http), gw->cfg.topic, gw->cfg.bootstrap_servers);
     return 0;
@@ -260,7 +260,18 @@ void gateway_free(gateway_t *gw)
         replay_job_free(e->job);
         free(e);
     }
-    /* replay_job_free closes a timer handle: one loop iteration runs the close callbacks. */
+    /*
+     * The signals are watched until here: a second SIGTERM (a supervisor's after a Ctrl-C, an impatient user)
+     * during the final flush is absorbed instead of killing the process with its default action. Closing the
+     * handles restores that default, so from now on they are ignored: everything is written.
+     */
+    if (gw->signals_watched) {
+        uv_close((uv_handle_t *)&gw->sigterm, NULL);
+        uv_close((uv_handle_t *)&gw->sigint, NULL);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+    }
+    /* replay_job_free and the signal handles close handles: one loop iteration runs the close callbacks. */
     uv_run(gw->loop, UV_RUN_NOWAIT);
     if (gw->http != NULL)
         http_server_free(gw->http);

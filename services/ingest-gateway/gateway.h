@@ -52,6 +52,7 @@ typedef struct gateway_s {
     gateway_job_t *jobs; /* newest first; finished ones are kept (bounded) so /jobs/{id} still answers */
     uv_signal_t sigterm;
     uv_signal_t sigint;
+    bool signals_watched; /* until gateway_free: a second signal never kills a shutdown */
     uv_timer_t shutdown_timer;
     bool shutting_down;
     int64_t shutdown_deadline_us;

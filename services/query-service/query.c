@@ -1,6 +1,7 @@
 #include "query.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,7 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
     q->sigterm.data = q->sigint.data = q;
     uv_signal_start(&q->sigterm, on_signal, SIGTERM);
     uv_signal_start(&q->sigint, on_signal, SIGINT);
+    q->signals_watched = true;
     log_info("listening", "query-service on http://%s:%d, topic %s, Kafka %s", q->cfg.listen,
              http_server_port(q->http), q->cfg.topic, q->cfg.bootstrap_servers);
     return 0;
@@ -329,8 +331,6 @@ void query_begin_shutdown(query_t *q)
     uv_timer_stop(&q->snapshot_timer);
     uv_close((uv_handle_t *)&q->snapshot_timer, NULL);
     uv_close((uv_handle_t *)&q->current_timer, NULL);
-    uv_close((uv_handle_t *)&q->sigterm, NULL);
-    uv_close((uv_handle_t *)&q->sigint, NULL);
     /* Idle keep-alive connections would keep the loop alive; the final writes happen in query_free. */
     uv_stop(q->loop);
 }
@@ -352,6 +352,17 @@ void query_free(query_t *q)
     }
     if (q->csv != NULL)
         results_csv_close(q->csv);
+    /*
+     * The signals are watched until here: a second SIGTERM (a supervisor's after a Ctrl-C) during the final
+     * snapshot is absorbed instead of killing the process in the middle of it. Closing the handles restores the
+     * default action, so from now on they are ignored: everything is written.
+     */
+    if (q->signals_watched) {
+        uv_close((uv_handle_t *)&q->sigterm, NULL);
+        uv_close((uv_handle_t *)&q->sigint, NULL);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+    }
     uv_run(q->loop, UV_RUN_NOWAIT);
     if (q->consumer != NULL)
         consumer_free(q->consumer);

@@ -81,6 +81,7 @@ typedef struct query_s {
 
     uv_signal_t sigterm;
     uv_signal_t sigint;
+    bool signals_watched; /* until query_free: a second signal never kills a shutdown */
     bool shutting_down;
 } query_t;
 
