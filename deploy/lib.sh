@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Shared set-up for deploy/run.sh, tests/run.sh and tests/bench/*.sh. Source it from the repository root:
 #   cd "$(dirname "$0")/.." && source deploy/lib.sh
-# Functions: need_packages, obtain_routes, build_project, free_port [N], fetch_kafka, start_kafka_if_needed,
-# start_service NAME CMD..., and a trap that stops everything started here on EXIT, INT and TERM.
+# Functions: need_packages [--tests], obtain_routes, build_project, free_port [N], fetch_kafka,
+# start_kafka_if_needed, supervise NAME CMD..., and a trap that stops everything started here on EXIT, INT and TERM.
 # Environment read: ROUTES_FILE, SANITIZE, BUILD_DIR, KAFKA_BOOTSTRAP_SERVERS, LOCAL_KAFKA_DIR,
 # LOCAL_KAFKA_PORT, LOCAL_KAFKA_CONTROLLER_PORT, LOCAL_KAFKA_TMP_PREFIX, KCAT_ARGS (extra kcat options,
 # e.g. -X security.protocol=SSL, for a cluster that needs them).
@@ -12,8 +12,11 @@ FRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FRS_CALLER_PWD=${FRS_CALLER_PWD:-${OLDPWD:-$PWD}}
 ROUTES_URL=https://raw.githubusercontent.com/jpatokal/openflights/master/data/routes.dat
 ROUTES_SHA256=bd373706238134f619c624c606dccc74c05c2582a977c489c81de501735f2390
+# What building and running need (kcat: kafka.sh asks the local broker whether it is up) ...
 FRS_PACKAGES=(libuv1-dev librdkafka-dev libh2o-dev libssl-dev libjson-c-dev libavro-dev uuid-dev pkg-config cmake
-    gcc make libc6-dev kcat wrk nginx-light python3 python3-avro clang curl ca-certificates procps valgrind)
+    gcc make libc6-dev kcat python3 curl ca-certificates procps)
+# ... and what only the tests and benchmarks use.
+FRS_TEST_PACKAGES=(wrk nginx-light python3-avro clang valgrind)
 FRS_SERVICE_PIDS=()
 FRS_KAFKA_DIRS=()
 FRS_REMOVE_DIRS=()
@@ -22,18 +25,20 @@ FRS_CLEANED=0
 frs_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 frs_die() { echo "error: $*" >&2; exit 1; }
 
-# Installs the Debian packages that are missing (as root), or prints the apt-get line to run (otherwise).
+# Installs the Debian packages that are missing (as root), or prints the apt-get line to run (otherwise): those
+# building and running need, and with --tests those of the tests and benchmarks too.
 need_packages() {
-    local missing=() p
-    command -v dpkg-query >/dev/null || { frs_log "not a Debian/Ubuntu system: install ${FRS_PACKAGES[*]} yourself"; return 0; }
-    for p in "${FRS_PACKAGES[@]}"; do
+    local missing=() p wanted=("${FRS_PACKAGES[@]}")
+    [ "${1:-}" = --tests ] && wanted+=("${FRS_TEST_PACKAGES[@]}")
+    command -v dpkg-query >/dev/null || { frs_log "not a Debian/Ubuntu system: install ${wanted[*]} yourself"; return 0; }
+    for p in "${wanted[@]}"; do
         dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
     done
     # Java 17+ and Maven: only when absent, so that a JDK installed another way is kept.
     command -v java >/dev/null || missing+=(default-jre-headless)
     command -v mvn >/dev/null || missing+=(maven)
     # libFuzzer ships apart from clang on Debian 12 (libclang-rt-14-dev).
-    if ! dpkg-query -W -f='${db:Status-Status}' libclang-rt-14-dev 2>/dev/null | grep -qx installed &&
+    if [ "${1:-}" = --tests ] && ! dpkg-query -W -f='${db:Status-Status}' libclang-rt-14-dev 2>/dev/null | grep -qx installed &&
         { ! command -v clang >/dev/null || [ ! -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; } &&
         [ "$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}")" = bookworm ]; then
         missing+=(libclang-rt-14-dev)
@@ -171,13 +176,42 @@ start_kafka_if_needed() { # [DIR]
     export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$port
 }
 
-# Starts a service in the background (stopped by the trap); prints nothing, records the pid.
-start_service() { # name cmd...
+# Runs a service in the background and keeps it running, as systemd's Restart=on-failure would: when it dies (a
+# crash, kill -9, an OOM kill: a status other than 0), a log line says so and it is started again after a back-off
+# (1 s, doubling up to 30 s; back to 1 s once it ran for a minute). A service that stops cleanly (status 0: SIGTERM,
+# or Ctrl-C, which reaches it directly) stays stopped. The trap stops it for good. Records the pid.
+supervise() { # name cmd...
     local name=$1
     shift
-    "$@" &
+    (
+        # A background subshell ignores SIGINT (bash does that to asynchronous commands): the trap's SIGTERM ends it.
+        stopping=0 child="" pause=""
+        trap 'stopping=1; for p in $child $pause; do kill -TERM "$p" 2>/dev/null; done' TERM
+        delay=1
+        while :; do
+            started=$SECONDS
+            "$@" &
+            child=$!
+            status=0
+            # wait returns early when the trap ran; the service may still be writing its snapshot.
+            while kill -0 "$child" 2>/dev/null; do wait "$child" && status=0 || status=$?; done
+            if [ "$stopping" = 1 ] || [ "$status" = 0 ]; then
+                [ "$stopping" = 1 ] || frs_log "$name stopped (status 0); not restarted"
+                exit 0
+            fi
+            [ $((SECONDS - started)) -ge 60 ] && delay=1
+            frs_log "$name exited (status $status); restarting it in $delay s"
+            sleep "$delay" &
+            pause=$!
+            wait "$pause" 2>/dev/null || true
+            pause=""
+            [ "$stopping" = 1 ] && exit 0
+            delay=$((delay * 2 > 30 ? 30 : delay * 2))
+            frs_log "restarting $name"
+        done
+    ) &
     FRS_SERVICE_PIDS+=("$!")
-    frs_log "started $name (pid $!)"
+    frs_log "started $name (supervised, pid $!)"
 }
 
 frs_cleanup() {

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Quick start: installs what is missing, builds, starts Kafka + ingest-gateway + query-service; Ctrl-C stops
-# everything it started.
+# Quick start: installs what is missing, builds, starts Kafka + ingest-gateway + query-service and keeps them
+# running (a service or the local broker that exits is started again after a back-off, with a log line); Ctrl-C
+# stops everything it started.
 #   ./deploy/run.sh
 #   KAFKA_BOOTSTRAP_SERVERS=host:9092 ./deploy/run.sh     # an existing cluster instead of the local broker
 #   ROUTES_FILE=/path/to/routes.dat ./deploy/run.sh       # offline
 # Environment: LISTEN_ADDR (127.0.0.1), INGEST_PORT (5000), QUERY_PORT (5001), KAFKA_PORT (9092) and
-# KAFKA_CONTROLLER_PORT (9093) of the local broker (data in var/kafka), SANITIZE=1 (ASan build).
+# KAFKA_CONTROLLER_PORT (9093) of the local broker (data in var/kafka), STATE_DIR (var/query-state), RESULTS_DIR
+# (results), TOPIC (routes_data), SANITIZE=1 (ASan build).
 set -euo pipefail
 export FRS_CALLER_PWD=$PWD
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,14 +27,16 @@ if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
     export LOCAL_KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
 fi
 start_kafka_if_needed
-mkdir -p var/query-state results
+state_dir=${STATE_DIR:-$PWD/var/query-state}
+results_dir=${RESULTS_DIR:-$PWD/results}
+mkdir -p "$state_dir" "$results_dir"
 
-start_service ingest-gateway "$BUILD_DIR/services/ingest-gateway/ingest-gateway" \
+supervise ingest-gateway "$BUILD_DIR/services/ingest-gateway/ingest-gateway" \
     --listen "$listen" --port "$ingest_port" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
-    --routes-file "$ROUTES_FILE" --results-dir "$PWD/results"
-start_service query-service "$BUILD_DIR/services/query-service/query-service" \
+    --routes-file "$ROUTES_FILE" --results-dir "$results_dir"
+supervise query-service "$BUILD_DIR/services/query-service/query-service" \
     --listen "$listen" --port "$query_port" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
-    --state-dir "$PWD/var/query-state" --results-dir "$PWD/results"
+    --state-dir "$state_dir" --results-dir "$results_dir"
 
 cat >&2 <<MSG
 
@@ -44,11 +48,18 @@ Running. Kafka: $KAFKA_BOOTSTRAP_SERVERS. Try:
   curl 'http://$listen:$query_port/dump_table?limit=10'
   curl http://$listen:$query_port/status
   curl http://$listen:$ingest_port/metrics   http://$listen:$query_port/metrics
-Results in results/*.csv. Ctrl-C stops everything.
+Results in $results_dir/*.csv. Ctrl-C stops everything.
 
 MSG
-# Returns when a service exits on its own (then the trap stops the rest) or on Ctrl-C.
-status=0
-wait -n "${FRS_SERVICE_PIDS[@]}" || status=$?
-frs_log "a service exited (status $status); stopping everything"
-exit "$status"
+# Runs until Ctrl-C (or SIGTERM): the services are supervised; the local broker, if any, is watched here.
+while :; do
+    sleep 5 &
+    wait $! || true
+    [ -n "${LOCAL_KAFKA_DIR:-}" ] || continue
+    kafka_pid=$(cat "$LOCAL_KAFKA_DIR/kafka.pid" 2>/dev/null || true)
+    if [ -z "$kafka_pid" ] || ! kill -0 "$kafka_pid" 2>/dev/null; then
+        frs_log "Kafka exited; restarting it"
+        "$FRS_ROOT/deploy/kafka/kafka.sh" start --dir "$LOCAL_KAFKA_DIR" --port "$LOCAL_KAFKA_PORT" \
+            --controller-port "$LOCAL_KAFKA_CONTROLLER_PORT" >/dev/null || frs_log "Kafka did not start; trying again"
+    fi
+done

@@ -14,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source deploy/lib.sh
 t0=$SECONDS
 
-need_packages
+need_packages --tests
 obtain_routes
 if [ "${SANITIZE:-0}" = 1 ]; then
     build_project

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=../../deploy/lib.sh
 source deploy/lib.sh
-need_packages
+need_packages --tests
 obtain_routes
 build_project >&2
 start_kafka_if_needed >&2
