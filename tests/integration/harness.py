@@ -372,6 +372,16 @@ class KafkaCluster(_PrivateKafka):
         _kafka_sh("restart-node", "--dir", self.dir, "--node", node, what=f"restart node {node}")
 
 
+def produce_routes(gw_args, env=None, limit=None):
+    """Replays the routes file (its first `limit` lines) through a gateway started for it with gw_args; returns
+    the summary's Total success (the events delivered)."""
+    with Service("gateway", gw_args, env=env) as gw:
+        wait_until(lambda: gw.get("/readyz")[0] == 200, 60, what="gateway ready")
+        status, _, body = gw.get("/produce", params={"limit": str(limit)} if limit else None, timeout=120)
+        check(status == 200, f"/produce: status {status}: {body[:300]!r}")
+        return {k: v for item in json.loads(body)["data"] for k, v in item.items()}["Total success"]
+
+
 # ---- views against the topic -------------------------------------------------------------------------
 
 def check_views_match_records(q, records, delivered):
@@ -573,6 +583,14 @@ class Service:
     def data(self, path, params=None, **kw):
         """The envelope's data of a GET that must answer 200."""
         return self.json(path, params=params, **kw)["data"]
+
+    def metric(self, name):
+        """The value of the unlabelled Prometheus sample name in GET /metrics (AssertionError when absent)."""
+        status, _, body = self.get("/metrics")
+        check(status == 200, f"/metrics: status {status}")
+        m = re.search(rf"^{re.escape(name)} (\S+)$", body.decode(), re.M)
+        check(m is not None, f"/metrics has no {name}")
+        return float(m.group(1))
 
     def json(self, path, params=None, method="GET", expect=200, **kw):
         """The parsed JSON body; AssertionError unless the status is expect (None: any)."""

@@ -34,14 +34,6 @@ def status(q):
     return data_of(q, "/status")[0]
 
 
-def metric(q, name):
-    st, _, body = q.get("/metrics")
-    h.check(st == 200, f"/metrics: {st}")
-    m = re.search(rf"^{name} (\S+)$", body.decode(), re.M)
-    h.check(m is not None, f"/metrics lacks {name}")
-    return float(m.group(1))
-
-
 def views(q):
     """Everything the views show."""
     return (data_of(q, "/top10_source_airport", {"n": "1000"}),
@@ -158,7 +150,7 @@ def main():
             undecodable += count
             h.wait_until(lambda: status(q)["undecodable_messages"] == undecodable and status(q)["lag"] == 0, 30,
                          what=f"{what}: counted as undecodable")
-            h.check(metric(q, "query_undecodable_messages_total") == undecodable, f"{what}: /metrics counter")
+            h.check(q.metric("query_undecodable_messages_total") == undecodable, f"{what}: /metrics counter")
             h.check(views(q) == before, f"{what}: a view changed")
             h.check(q.get("/healthz")[0] == 200 and q.get("/readyz")[0] == 200, f"{what}: not serving")
             # A good event after it is applied: written by python3-avro, its own airport, its own id.

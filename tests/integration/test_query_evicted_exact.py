@@ -20,13 +20,6 @@ KILLS = int(os.environ.get("KILLS", "6"))
 GRACE_S = 5  # above the partitions' skew while a restarted service catches up (about 2 s of backlog)
 
 
-def snapshots_written(q):
-    for line in q.get("/metrics")[2].decode().splitlines():
-        if line.startswith("query_snapshots_written_total "):
-            return float(line.split()[1])
-    raise AssertionError("no query_snapshots_written_total in /metrics")
-
-
 def epoch_s(text):
     """'2026-11-28 10:00:01[.123456]' (UTC) -> seconds since the epoch, fraction dropped."""
     return calendar.timegm(time.strptime(text[:19], "%Y-%m-%d %H:%M:%S"))
@@ -50,7 +43,7 @@ def main():
             for i in range(KILLS):
                 # Each life writes a snapshot before it dies, so a restart replays at most a few seconds: more,
                 # and events of one partition arrive past the grace after another's (rightly counted late).
-                h.wait_until(lambda: snapshots_written(q) > 0, 30, what="a snapshot")
+                h.wait_until(lambda: q.metric("query_snapshots_written_total") > 0, 30, what="a snapshot")
                 time.sleep(rng.uniform(0.0, 1.6))  # snapshots every 1.7 s, results every 1 s: out of step
                 q.kill9()
                 print(f"kill -9 #{i + 1}")

@@ -6,7 +6,6 @@ that state is (in /status, /metrics and the X-State-Age-Seconds header); Kafka c
 starts once more: the views equal the topic's content, each event applied once. Then the same with a partition
 added to the topic (and events produced to it) while the query-service was down.
 """
-import json
 import signal
 import tempfile
 import time
@@ -21,13 +20,6 @@ def applied(q):
     return q.data("/status")[0]["events_applied"]
 
 
-def metric(q, name):
-    for line in q.get("/metrics")[2].decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no {name} in /metrics")
-
-
 def check_state_age(q, current_at, what):
     """The state served is as old as the last moment its views held all the topic held (current_at)."""
     status, headers, _ = q.get("/top10_source_airport")
@@ -35,11 +27,11 @@ def check_state_age(q, current_at, what):
     want = time.time() - current_at
     header = int(headers.get("x-state-age-seconds", "-1"))
     st = q.data("/status")[0]
-    gauge = metric(q, "query_state_age_seconds")
+    gauge = q.metric("query_state_age_seconds")
     for got, where in ((header, "X-State-Age-Seconds"), (st["state_age_seconds"], "/status state_age_seconds"),
                        (gauge, "query_state_age_seconds")):
         h.check(want - 3 <= got <= want + 2, f"{what}: {where} {got}, the state is {want:.1f} s old")
-    h.check_eq(metric(q, "query_kafka_up"), 0.0, f"{what}: query_kafka_up")
+    h.check_eq(q.metric("query_kafka_up"), 0.0, f"{what}: query_kafka_up")
     return header
 
 
@@ -100,12 +92,9 @@ def main():
                   "--results-dir", tempfile.mkdtemp(), "--snapshot-interval-ms", "300"]
         gw_args = ["--topic", topic, "--routes-file", h.routes_file(), "--results-dir", tempfile.mkdtemp()]
 
-        with h.Service("gateway", gw_args, env=env) as gw:
-            h.wait_until(lambda: gw.get("/readyz")[0] == 200, 60, what="gateway ready")
-            status, _, body = gw.get("/produce", timeout=120)
-            h.check_eq(status, 200, f"/produce {body[:300]!r}")
-        first = h.kcat_count(topic, bootstrap_servers=kafka.bootstrap)
-        h.check_eq(first, 66765, "routes.dat's events on the topic")
+        first = h.produce_routes(gw_args, env)
+        h.check_eq(first, 66765, "routes.dat's events delivered")
+        h.check_eq(h.kcat_count(topic, bootstrap_servers=kafka.bootstrap), first, "events on the topic")
 
         # 1. The state of a service that read the whole topic, then restarts with Kafka down.
         q = h.Service("query", q_args, env=env)
@@ -124,11 +113,7 @@ def main():
         # 2. A partition added (and written to) while the query-service is down, then restarts with Kafka down.
         h.add_partitions(topic, 4, bootstrap_servers=kafka.bootstrap)
         # A new gateway: its metadata knows the fourth partition at once.
-        with h.Service("gateway", gw_args, env=env) as gw:
-            h.wait_until(lambda: gw.get("/readyz")[0] == 200, 60, what="gateway ready")
-            status, _, body = gw.get("/produce", params={"limit": "1000"}, timeout=120)
-            h.check_eq(status, 200, f"/produce {body[:300]!r}")
-            success = {k: v for item in json.loads(body)["data"] for k, v in item.items()}["Total success"]
+        success = h.produce_routes(gw_args, env, limit=1000)
         total = h.kcat_count(topic, bootstrap_servers=kafka.bootstrap)
         h.check_eq(total, first + success, "events on the topic")
         low, high = h.partition_offsets(topic, 3, bootstrap_servers=kafka.bootstrap)

@@ -19,15 +19,6 @@ def applied(q):
     return q.data("/status")[0]["events_applied"]
 
 
-def produce(env, gw_args, limit=None):
-    """Replays routes.dat (its first `limit` lines) through a new gateway; returns the events delivered."""
-    with h.Service("gateway", gw_args, env=env) as gw:
-        h.wait_until(lambda: gw.get("/readyz")[0] == 200, 60, what="gateway ready")
-        status, _, body = gw.get("/produce", params={"limit": str(limit)} if limit else None, timeout=120)
-        h.check_eq(status, 200, f"/produce {body[:300]!r}")
-        return {k: v for item in json.loads(body)["data"] for k, v in item.items()}["Total success"]
-
-
 def recreate(kafka, topic):
     h.delete_topic(topic, bootstrap_servers=kafka.bootstrap)
     h.create_topic(topic, 3, bootstrap_servers=kafka.bootstrap)
@@ -35,13 +26,6 @@ def recreate(kafka, topic):
 
 def records_of(kafka, topic):
     return [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(kafka.bootstrap, topic)]
-
-
-def metric(q, name):
-    for line in q.get("/metrics")[2].decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no {name} in /metrics")
 
 
 def reset_logged(q):
@@ -57,19 +41,19 @@ def main():
         q_args = ["--topic", topic, "--state-dir", tempfile.mkdtemp(prefix="query-state-"),
                   "--results-dir", tempfile.mkdtemp(), "--snapshot-interval-ms", "300"]
         gw_args = ["--topic", topic, "--routes-file", h.routes_file(), "--results-dir", tempfile.mkdtemp()]
-        first = produce(env, gw_args)
+        first = h.produce_routes(gw_args, env)
 
         # 1. Deleted and created again under a running query-service.
         q = h.Service("query", q_args, env=env)
         try:
             h.wait_until(lambda: applied(q) == first, 60, 0.2, "routes.dat applied")
             recreate(kafka, topic)
-            second = produce(env, gw_args, limit=1000)
+            second = h.produce_routes(gw_args, env, limit=1000)
             h.wait_until(lambda: applied(q) == second, 60, 0.2, f"the views rebuilt from the new topic's {second}")
             h.check(reset_logged(q), f"the reset is logged as an error:\n{q.log_tail()}")
             st = q.data("/status")[0]
             h.check(st["topic_resets"] >= 1 and st["last_topic_reset"], f"/status tells of the reset: {st}")
-            h.check(metric(q, "query_topic_resets_total") >= 1, "the reset is counted in /metrics")
+            h.check(q.metric("query_topic_resets_total") >= 1, "the reset is counted in /metrics")
             h.check_views_match_records(q, records_of(kafka, topic), second)
             print(f"live reset: {first} events, then {second} on the new topic, views rebuilt: "
                   f"{st['last_topic_reset']}")
@@ -78,7 +62,7 @@ def main():
 
         # 2. Deleted and created again while the service is down, refilled past its offsets.
         recreate(kafka, topic)
-        third = produce(env, gw_args)
+        third = h.produce_routes(gw_args, env)
         q = h.Service("query", q_args, env=env)
         try:
             h.wait_until(lambda: q.get("/readyz")[0] == 200, 60, 0.2, "ready")
@@ -91,7 +75,7 @@ def main():
 
         # 3. Records deleted past the state's offsets while the service is down.
         before = {p: h.partition_offsets(topic, p, bootstrap_servers=kafka.bootstrap)[1] for p in range(3)}
-        fourth = produce(env, gw_args, limit=1000)
+        fourth = h.produce_routes(gw_args, env, limit=1000)
         _, high = h.partition_offsets(topic, 0, bootstrap_servers=kafka.bootstrap)
         h.check(high - before[0] > 20, f"partition 0 got new events ({before[0]}..{high})")
         cut = before[0] + (high - before[0]) // 2
@@ -108,7 +92,7 @@ def main():
             p0 = [p for p in st["partitions"] if p["partition"] == 0][0]
             h.check_eq(p0["offsets_skipped"], skipped, "partition 0 offsets_skipped")
             h.check_eq(p0["next_offset"], high, "partition 0 read to its end")
-            h.check_eq(metric(q, "query_offsets_skipped_total"), float(skipped), "query_offsets_skipped_total")
+            h.check_eq(q.metric("query_offsets_skipped_total"), float(skipped), "query_offsets_skipped_total")
             warned = [line for line in q.log().splitlines() if '"offsets_skipped"' in line]
             h.check(warned, f"the skip is logged:\n{q.log_tail()}")
             print(f"retention while down: {skipped} offsets of partition 0 skipped, reported")
