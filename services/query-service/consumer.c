@@ -196,7 +196,7 @@ static void consumer_drain(consumer_t *c)
             rd_kafka_message_destroy(c->batch[i]);
         }
         if (n < BATCH_SIZE) {
-            fetch_kick_arm(c->kick, c->positions, c->n_parts);
+            fetch_kick_arm(c->kick, c->n_parts);
             return;
         }
     }
@@ -449,6 +449,13 @@ static void probe_schedule(consumer_t *c)
 
 /* ---- life cycle ---- */
 
+/* The fetch kick asks where the state stands now: the positions change with a rewind. */
+static int64_t kick_position(int32_t partition, void *data)
+{
+    consumer_t *c = data;
+    return positions_get(c->positions, partition).next_offset;
+}
+
 consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, const consumer_callbacks_t *cb,
                          const positions_t *positions, char *errstr, size_t errstr_size)
 {
@@ -488,7 +495,7 @@ consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, const co
     c->waker = kafka_waker_new(loop, c->queue, on_kafka_ready, c);
     uv_idle_init(loop, &c->drain_idle);
     c->drain_idle.data = c;
-    c->kick = fetch_kick_new(loop, c->rk, c->topic);
+    c->kick = fetch_kick_new(loop, c->rk, c->topic, kick_position, c);
     uv_timer_init(loop, &c->range_timer);
     c->range_timer.data = c;
     uv_timer_init(loop, &c->probe_timer);

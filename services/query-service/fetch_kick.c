@@ -20,7 +20,8 @@ struct fetch_kick_s {
     size_t next;              /* round robin over lagging partitions */
     uint64_t received;        /* messages seen so far */
     uint64_t received_at_arm; /* ... when the timer was last armed */
-    const positions_t *positions;
+    fetch_kick_position_cb position;
+    void *data;
     size_t n_parts;
 };
 
@@ -56,7 +57,7 @@ static void on_timer(uv_timer_t *t)
         int64_t lo, hi;
         /* Cached from fetch responses: no network round trip. */
         if (rd_kafka_get_watermark_offsets(k->rk, k->topic, (int32_t)p, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            hi <= positions_get(k->positions, (int32_t)p).next_offset)
+            hi <= k->position((int32_t)p, k->data))
             continue;
         k->next = p + 1;
         k->partition = (int32_t)p;
@@ -68,9 +69,12 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
-fetch_kick_t *fetch_kick_new(uv_loop_t *loop, rd_kafka_t *rk, const char *topic)
+fetch_kick_t *fetch_kick_new(uv_loop_t *loop, rd_kafka_t *rk, const char *topic, fetch_kick_position_cb position,
+                             void *data)
 {
     fetch_kick_t *k = xcalloc(1, sizeof(*k));
+    k->position = position;
+    k->data = data;
     k->loop = loop;
     k->rk = rk;
     k->topic = topic;
@@ -84,11 +88,10 @@ void fetch_kick_received(fetch_kick_t *k, uint64_t n)
     k->received += n;
 }
 
-void fetch_kick_arm(fetch_kick_t *k, const positions_t *positions, size_t n_parts)
+void fetch_kick_arm(fetch_kick_t *k, size_t n_parts)
 {
     if (k->closing)
         return;
-    k->positions = positions;
     k->n_parts = n_parts;
     k->received_at_arm = k->received;
     uv_timer_start(&k->timer, on_timer, FETCH_KICK_IDLE_MS, 0);

@@ -18,19 +18,21 @@
 #include <librdkafka/rdkafka.h>
 #include <uv.h>
 
-#include "positions.h"
-
 #define FETCH_KICK_IDLE_MS 5
 
 typedef struct fetch_kick_s fetch_kick_t;
 
+/* Where the state stands in a partition: its next offset (asked when the kick fires, never kept). */
+typedef int64_t (*fetch_kick_position_cb)(int32_t partition, void *data);
+
 /* rk and topic (not copied) must outlive the kick. */
-fetch_kick_t *fetch_kick_new(uv_loop_t *loop, rd_kafka_t *rk, const char *topic);
+fetch_kick_t *fetch_kick_new(uv_loop_t *loop, rd_kafka_t *rk, const char *topic, fetch_kick_position_cb position,
+                             void *data);
 /* n messages came from the queue: the fetcher is not idle. */
 void fetch_kick_received(fetch_kick_t *k, uint64_t n);
-/* The queue ran dry: if nothing comes for FETCH_KICK_IDLE_MS while one of partitions 0..n_parts-1 lags where
- * positions (kept until the kick fires) stand, one is kicked, round robin. */
-void fetch_kick_arm(fetch_kick_t *k, const positions_t *positions, size_t n_parts);
+/* The queue ran dry: if nothing comes for FETCH_KICK_IDLE_MS while one of partitions 0..n_parts-1 lags its high
+ * watermark, one is kicked, round robin. */
+void fetch_kick_arm(fetch_kick_t *k, size_t n_parts);
 /* Kicks sent so far. */
 uint64_t fetch_kick_count(const fetch_kick_t *k);
 /* True while a kick waits for its answer on the threadpool (it uses rk). */

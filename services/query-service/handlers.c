@@ -133,6 +133,7 @@ static void on_top_windows(h2o_req_t *req, void *data)
 
 typedef struct dump_stream_s {
     query_t *q;
+    uint64_t resets; /* q->topic_resets at the start: the rows are of those views only */
     uint64_t next_seq;
     uint64_t end_seq;
     bool started;
@@ -176,6 +177,9 @@ static bool fill_dump(void *data, buf_t *out)
         d->started = true;
     }
     recent_t *recent = views_recent(d->q->views);
+    /* The views were rebuilt after a topic reset meanwhile: their sequence numbers are not these. */
+    if (d->q->topic_resets != d->resets)
+        d->next_seq = d->end_seq;
     for (int i = 0; i < DUMP_ROWS_PER_CHUNK && d->next_seq < d->end_seq; i++, d->next_seq++) {
         recent_row_t row;
         /* A row overwritten since the response began is gone; the stream goes on with the next one. */
@@ -215,7 +219,7 @@ static void on_dump_table(h2o_req_t *req, void *data)
         end = first + count;
     add_state_age(req, q);
     dump_stream_t *d = h2o_mem_alloc_pool(&req->pool, sizeof(*d));
-    *d = (dump_stream_t){q, start, end, false, true};
+    *d = (dump_stream_t){q, q->topic_resets, start, end, false, true};
     http_send_stream(req, 200, "application/json", fill_dump, NULL, d);
 }
 
