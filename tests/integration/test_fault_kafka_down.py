@@ -1,6 +1,8 @@
 """Kafka down at start: both services start against a port where nothing listens; they serve /healthz, say
 503 with the reason on /readyz and /produce; then a broker appears on that port and both become ready by
-themselves within 10 s of the broker being ready, a /produce works and the query-service applies its events."""
+themselves within 10 s of the broker being ready, a /produce works and the query-service applies its events.
+Through all of it every line either service wrote is a JSON log line, librdkafka's complaints about the missing
+broker included."""
 import collections
 import json
 import signal
@@ -23,6 +25,21 @@ def envelope(status_body, want_status, what):
     h.check_eq(doc.get("statusCode"), want_status, f"{what} statusCode")
     h.check_eq(doc.get("error"), want_status >= 400, f"{what} error flag")
     return doc
+
+
+def check_json_log(svc):
+    """Every line on the service's stderr is one JSON object with the log's five fields."""
+    lines = svc.log().splitlines()
+    h.check(len(lines) > 5, f"{svc.kind} logged {len(lines)} line(s)")
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"{svc.kind}: a log line that is not JSON: {line[:300]!r}")
+        h.check(isinstance(rec, dict) and {"ts", "level", "service", "event", "msg"} <= rec.keys(),
+                f"{svc.kind}: a log line without the log's fields: {line[:300]!r}")
+    kafka_lines = [line for line in lines if '"librdkafka"' in line]
+    print(f"{svc.kind}: {len(lines)} log lines, all JSON ({len(kafka_lines)} of them librdkafka's)")
 
 
 def main():
@@ -111,6 +128,7 @@ def main():
         h.check(got_top == want_top[:1000], "top source airports equal the topic's content")
         for svc in (gw, q):
             h.check_eq(svc.stop(), 0, f"{svc.kind} exit status")
+            check_json_log(svc)
     finally:
         for svc in (gw, q):
             if svc is not None and svc.running():
