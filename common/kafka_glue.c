@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "log.h"
 
 struct kafka_waker_s {
     uv_poll_t poll;
@@ -69,10 +70,22 @@ void kafka_waker_close(kafka_waker_t *w)
     uv_close((uv_handle_t *)&w->poll, on_poll_closed);
 }
 
+/*
+ * librdkafka's own log lines (syslog levels) as the services' JSON lines, instead of its plain text on stderr.
+ * Called from librdkafka's threads: log_emit writes each line with one write().
+ */
+static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *facility, const char *line)
+{
+    (void)rk;
+    log_level_t to = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+    log_emit(to, "librdkafka", "%s: %s", facility, line);
+}
+
 rd_kafka_conf_t *kafka_conf_new(const char *bootstrap_servers, const char *client_id, const kafka_property_t *defaults,
                                 size_t n_defaults, const config_kv_t *props, char *errstr, size_t errstr_size)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
     char err[256];
     const kafka_property_t base[] = {{"bootstrap.servers", bootstrap_servers}, {"client.id", client_id}};
     for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++) {

@@ -30,7 +30,8 @@ typedef struct kafka_property_s {
 } kafka_property_t;
 
 /*
- * A conf with bootstrap.servers and client.id, then the service's defaults, then every -X property
+ * A conf that logs through log.h (JSON lines) with bootstrap.servers and client.id, then the service's
+ * defaults, then every -X property
  * (props may be NULL), so the user's -X always wins.
  * @returns the conf (caller owns it until rd_kafka_new takes it), or NULL with errstr naming the bad property.
  */
