@@ -311,10 +311,9 @@ bool query_is_ready(query_t *q)
     return q->ready;
 }
 
-int64_t query_state_age_seconds(query_t *q)
+int64_t query_state_age_seconds(const query_t *q)
 {
-    if (consumer_current(q->consumer))
-        q->current_at_us = timestamp_now_us();
+    /* current_at_us moves on every second while the views are current: a request only reads the clock. */
     if (q->current_at_us <= 0)
         return -1;
     int64_t age = (timestamp_now_us() - q->current_at_us) / 1000000;

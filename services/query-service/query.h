@@ -97,8 +97,9 @@ void query_free(query_t *q);
  * topic reset is not ready until caught up again.
  */
 bool query_is_ready(query_t *q);
-/* Seconds since the views last held all the topic held (0 while they do); -1 when never known. */
-int64_t query_state_age_seconds(query_t *q);
+/* Seconds since the views last held all the topic held (0 while they do, checked every second); -1 when never
+ * known. */
+int64_t query_state_age_seconds(const query_t *q);
 
 extern const http_route_t query_routes[];
 extern const size_t query_routes_count;
