@@ -1,12 +1,16 @@
 # shellcheck shell=bash
-# Shared set-up for deploy/run.sh, tests/run.sh and tests/bench/*.sh. Source it from the repository root:
+# Shared set-up for deploy/run.sh, tests/run.sh, tests/bench/*.sh and tests/deploy/. Source it from the
+# repository root:
 #   cd "$(dirname "$0")/.." && source deploy/lib.sh
-# Functions: need_packages [--tests], obtain_routes, build_project, free_port [N], fetch_kafka,
+# Functions: frs_log, frs_die, install_packages PKG..., need_packages [--tests], obtain_routes, build_project, free_port [N], fetch_kafka,
 # start_kafka_if_needed, supervise NAME CMD..., and a trap that stops everything started here on EXIT, INT and TERM.
 # Environment read: ROUTES_FILE, SANITIZE, BUILD_DIR, KAFKA_BOOTSTRAP_SERVERS, LOCAL_KAFKA_DIR,
 # LOCAL_KAFKA_PORT, LOCAL_KAFKA_CONTROLLER_PORT, LOCAL_KAFKA_TMP_PREFIX, KCAT_ARGS (extra kcat options,
 # e.g. -X security.protocol=SSL, for a cluster that needs them).
 
+# Sourced once (tests/deploy/lib.sh sources it too).
+[ -z "${FRS_DEPLOY_LIB_SOURCED:-}" ] || return 0
+FRS_DEPLOY_LIB_SOURCED=1
 FRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Where the user typed the command: a relative ROUTES_FILE is relative to it.
 FRS_CALLER_PWD=${FRS_CALLER_PWD:-${OLDPWD:-$PWD}}
@@ -25,24 +29,15 @@ FRS_CLEANED=0
 frs_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 frs_die() { echo "error: $*" >&2; exit 1; }
 
-# Installs the Debian packages that are missing (as root), or prints the apt-get line to run (otherwise): those
-# building and running need, and with --tests those of the tests and benchmarks too.
-need_packages() {
-    local missing=() p wanted=("${FRS_PACKAGES[@]}")
-    [ "${1:-}" = --tests ] && wanted+=("${FRS_TEST_PACKAGES[@]}")
-    command -v dpkg-query >/dev/null || { frs_log "not a Debian/Ubuntu system: install ${wanted[*]} yourself"; return 0; }
-    for p in "${wanted[@]}"; do
+# Installs those of the Debian packages PKG... that are missing: as root with apt-get (the package lists are
+# updated only if the install fails without; two installs at once wait for dpkg's lock; no service is started by
+# a package's scripts, the project starts what it needs), otherwise it prints the apt-get line to run and fails.
+install_packages() {
+    local missing=() p
+    command -v dpkg-query >/dev/null || { frs_log "not a Debian/Ubuntu system: install $* yourself"; return 0; }
+    for p in "$@"; do
         dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
     done
-    # Java 17+ and Maven: only when absent, so that a JDK installed another way is kept.
-    command -v java >/dev/null || missing+=(default-jre-headless)
-    command -v mvn >/dev/null || missing+=(maven)
-    # libFuzzer ships apart from clang on Debian 12 (libclang-rt-14-dev).
-    if [ "${1:-}" = --tests ] && ! dpkg-query -W -f='${db:Status-Status}' libclang-rt-14-dev 2>/dev/null | grep -qx installed &&
-        { ! command -v clang >/dev/null || [ ! -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; } &&
-        [ "$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}")" = bookworm ]; then
-        missing+=(libclang-rt-14-dev)
-    fi
     [ ${#missing[@]} -eq 0 ] && return 0
     local line="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
     if [ "$(id -u)" != 0 ]; then
@@ -51,10 +46,36 @@ need_packages() {
         exit 1
     fi
     frs_log "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } >&2; then
+    local made_policy=0 log rc=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+    fi
+    log=$(mktemp)
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600)
+    { "${apt[@]}" install -y --no-install-recommends "${missing[@]}" ||
+        { "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends "${missing[@]}"; }; } >"$log" 2>&1 || rc=$?
+    [ $made_policy = 0 ] || rm -f /usr/sbin/policy-rc.d
+    if [ $rc -ne 0 ]; then
+        tail -n 30 "$log" >&2
+        rm -f "$log"
         frs_die "package installation failed: $line"
     fi
+    rm -f "$log"
+}
+
+# The packages building and running need, and with --tests those of the tests and benchmarks too.
+need_packages() {
+    local wanted=("${FRS_PACKAGES[@]}")
+    [ "${1:-}" = --tests ] && wanted+=("${FRS_TEST_PACKAGES[@]}")
+    # Java 17+ and Maven: only when absent, so that a JDK installed another way is kept.
+    command -v java >/dev/null || wanted+=(default-jre-headless)
+    command -v mvn >/dev/null || wanted+=(maven)
+    # libFuzzer ships apart from clang on Debian 12 (libclang-rt-14-dev).
+    if [ "${1:-}" = --tests ] && [ "$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}")" = bookworm ] &&
+        { ! command -v clang >/dev/null || [ ! -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; }; then
+        wanted+=(libclang-rt-14-dev)
+    fi
+    install_packages "${wanted[@]}"
 }
 
 # Sets ROUTES_FILE (exported, absolute) to a readable routes.dat: the one named by ROUTES_FILE, or

@@ -7,7 +7,7 @@
 # Compose v2 is built from the Go module proxy (tests/deploy/go/compose, cached under FRS_CACHE by version)
 # and installed as the docker CLI plugin of a private DOCKER_CONFIG; `podman system service` on a private
 # socket (DOCKER_HOST); a healthcheck ticker standing in for podman's systemd timers. All stopped at exit.
-# Environment: ROUTES_FILE (default data/routes.dat; CI: ../shared/data/routes.dat), FRS_CACHE,
+# Environment: ROUTES_FILE (as tests/run.sh: default data/routes.dat, downloaded; CI: ../shared/data/routes.dat), FRS_CACHE,
 # FRS_SKIP_IMAGES=1, COMPOSE_PROJECT_NAME and INGEST_PORT/QUERY_PORT/KAFKA_HOST_PORT (default: unique / free).
 set -euo pipefail
 export FRS_CALLER_PWD=$PWD
@@ -36,7 +36,7 @@ compose_binary() {
     if [ ! -x "$bin" ]; then
         frs_go_env
         frs_log "building Docker Compose $COMPOSE_VERSION from the Go module proxy (once; cached in $(dirname "$bin"))"
-        (cd "$COMPOSE_MODULE" && go build -mod=readonly -trimpath \
+        (cd "$COMPOSE_MODULE" && go build -trimpath \
             -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$COMPOSE_VERSION" \
             -o "$bin.tmp" github.com/docker/compose/v2/cmd) >&2 || frs_die "building compose failed"
         mv "$bin.tmp" "$bin"
@@ -70,24 +70,21 @@ install_compose_plugin() {
     frs_log "$(docker compose version)"
 }
 
+# compose.yml mounts the directory holding routes.dat (ROUTES_DIR).
 routes_dir() {
-    local f=${ROUTES_FILE:-data/routes.dat}
-    [[ $f == /* ]] || { [ -e "$FRS_CALLER_PWD/$f" ] && f=$FRS_CALLER_PWD/$f; } || f=$FRS_ROOT/$f
-    [ -f "$f" ] || frs_die "routes file $f not found (set ROUTES_FILE=/path/to/routes.dat)"
-    f=$(cd "$(dirname "$f")" && pwd)/$(basename "$f")
-    if [ "$(basename "$f")" = routes.dat ]; then
-        ROUTES_DIR=$(dirname "$f")
+    obtain_routes
+    if [ "$(basename "$ROUTES_FILE")" = routes.dat ]; then
+        ROUTES_DIR=$(dirname "$ROUTES_FILE")
     else
-        # compose.yml mounts a directory holding routes.dat.
         ROUTES_DIR=$work/data
         mkdir -p "$ROUTES_DIR"
-        cp "$f" "$ROUTES_DIR/routes.dat"
+        cp "$ROUTES_FILE" "$ROUTES_DIR/routes.dat"
     fi
     export ROUTES_DIR
 }
 
 frs_time "podman set-up" frs_podman_setup
-frs_need_packages python3 curl procps
+install_packages python3 curl procps
 frs_time "images + compose binary" prepare
 install_compose_plugin
 routes_dir

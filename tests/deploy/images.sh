@@ -104,7 +104,7 @@ build_base_image() {
         frs_log "$BASE_IMAGE present (FRS_REBUILD_BASE=1 makes it again)"
         return 0
     fi
-    frs_need_packages debootstrap
+    install_packages debootstrap
     local mirror rootfs=$work/rootfs
     mirror=$(debian_mirror)
     frs_log "debootstrap --variant=minbase bookworm from $mirror"

@@ -10,11 +10,12 @@
 #      `kubectl apply -k deploy/k8s/overlays/local-test` and the test;
 #   5. the node stopped and removed whatever happened (FRS_K8S_KEEP=1 leaves it running for a look; stop it
 #      with tests/deploy/k8s_node.sh stop). Each step's time is printed.
-# Environment: ROUTES_FILE (routes.dat; default data/routes.dat, else ../shared/data/routes.dat beside the
-# clone), FRS_CACHE, FRS_IMAGE_TAG (the app image's tag, 0.1.0), FRS_K8S_APP_IMAGE (the podman image to test
-# instead of docker.io/library/flight-route-stream:$FRS_IMAGE_TAG), FRS_K8S_BUILD_IMAGES, FRS_K8S_KEEP.
+# Environment: ROUTES_FILE (as tests/run.sh: default data/routes.dat, downloaded; CI: ../shared/data/routes.dat),
+# FRS_CACHE, FRS_IMAGE_TAG (the app image's tag, 0.1.0), FRS_K8S_APP_IMAGE (the podman image to test instead of
+# docker.io/library/flight-route-stream:$FRS_IMAGE_TAG), FRS_K8S_BUILD_IMAGES, FRS_K8S_KEEP.
 # Needs root (the node).
 set -euo pipefail
+export FRS_CALLER_PWD=$PWD
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=tests/deploy/lib.sh
 source tests/deploy/lib.sh
@@ -34,17 +35,10 @@ frs_on_exit "rm -rf '$work'"
 frs_on_exit frs_timings
 [ "$(id -u)" = 0 ] || frs_die "tests/deploy/k8s.sh needs root (it starts a Kubernetes node)"
 
-routes_file() {
-    local f=${ROUTES_FILE:-}
-    if [ -z "$f" ]; then
-        for f in data/routes.dat ../shared/data/routes.dat ""; do [ -f "$f" ] && break; done
-    fi
-    [ -n "$f" ] && [ -f "$f" ] || frs_die "routes.dat not found: set ROUTES_FILE (CI: ../shared/data/routes.dat)"
-    echo "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")"
-}
-ROUTES=$(routes_file)
+obtain_routes
+ROUTES=$ROUTES_FILE
 
-packages() { k8s_need_packages "${K8S_PACKAGES[@]}" python3-venv; }
+packages() { install_packages "${K8S_PACKAGES[@]}" python3-venv; }
 
 images() {
     if [ "${FRS_K8S_BUILD_IMAGES:-1}" != 0 ]; then

@@ -23,20 +23,20 @@ mkdir -p "$out"
 
 "$VENV/python" "$K8S_LIB_DIR/k8s_refs.py" --self-test
 failed=0
-for dir in "$K8S_ROOT"/deploy/k8s/overlays/*/; do
+for dir in "$FRS_ROOT"/deploy/k8s/overlays/*/; do
     name=$(basename "$dir")
     rendered=$out/$name.yaml
-    "$KUBECTL" kustomize "$dir" >"$rendered" || { k8s_log "kubectl kustomize $dir failed"; failed=1; continue; }
+    "$KUBECTL" kustomize "$dir" >"$rendered" || { frs_log "kubectl kustomize $dir failed"; failed=1; continue; }
     objects=$(grep -c '^kind:' "$rendered")
     for v in "${K8S_SUPPORTED_MINORS[@]}"; do
         if "$VENV/kubernetes-validate" --strict --quiet -k "$v" "$rendered" >&2; then
-            k8s_log "overlays/$name: $objects objects valid for Kubernetes $v (kubernetes-validate --strict)"
+            frs_log "overlays/$name: $objects objects valid for Kubernetes $v (kubernetes-validate --strict)"
         else
-            k8s_log "overlays/$name: INVALID for Kubernetes $v"
+            frs_log "overlays/$name: INVALID for Kubernetes $v"
             failed=1
         fi
     done
     "$VENV/python" "$K8S_LIB_DIR/k8s_refs.py" "$rendered" || failed=1
 done
-[ $failed = 0 ] || k8s_die "the manifests failed the offline checks"
-k8s_log "offline checks passed (rendered: $out)"
+[ $failed = 0 ] || frs_die "the manifests failed the offline checks"
+frs_log "offline checks passed (rendered: $out)"

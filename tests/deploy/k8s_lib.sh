@@ -1,13 +1,13 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # constants for the scripts that source it
-# Helpers of the Kubernetes stage (tests/deploy/k8s_node.sh, k8s_check.sh, k8s.sh); k8s.sh also sources
-# tests/deploy/lib.sh (timings, exit hooks, podman). Source it:
+# Helpers of the Kubernetes stage (tests/deploy/k8s_node.sh, k8s_check.sh, k8s.sh), on top of
+# tests/deploy/lib.sh (logging, packages, Go, timings, exit hooks, podman), which it sources. Source it:
 #   source "$(dirname "${BASH_SOURCE[0]}")/k8s_lib.sh"
 # Environment read: FRS_CACHE (binaries, venv), FRS_K8S_DIR (the node's run directory).
 
 K8S_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-K8S_ROOT=$(cd "$K8S_LIB_DIR/../.." && pwd)
-FRS_CACHE=${FRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flight-route-stream}
+# shellcheck source=tests/deploy/lib.sh
+source "$K8S_LIB_DIR/lib.sh"
 
 # What the node runs. The Go wrapper modules pin the rest (tests/deploy/go/*/go.mod).
 K8S_VERSION=v1.30.14
@@ -31,33 +31,6 @@ K8S_PAUSE_IMAGE=registry.k8s.io/pause:frs-local
 # What the node needs from Debian (podman comes with tests/deploy/images.sh).
 K8S_PACKAGES=(etcd-server containerd runc containernetworking-plugins iptables openssl iproute2 util-linux
     procps curl python3 gcc libc6-dev)
-
-k8s_log() { echo "[$(date +%H:%M:%S)] k8s: $*" >&2; }
-k8s_die() { echo "k8s: error: $*" >&2; exit 1; }
-
-# Installs the Debian packages that are missing (quick when none is). Services are never started by the
-# packages' scripts (policy-rc.d), the node starts its own etcd and containerd.
-k8s_need_packages() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    [ "$(id -u)" = 0 ] || k8s_die "missing packages, as root: apt-get install ${missing[*]}"
-    k8s_log "installing: ${missing[*]}"
-    local made_policy=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
-    fi
-    local rc=0
-    { DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends \
-        "${missing[@]}" >&2 ||
-      { apt-get update -q -o DPkg::Lock::Timeout=600 >&2 &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends \
-            "${missing[@]}" >&2; }; } || rc=$?
-    [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-    [ $rc = 0 ] || k8s_die "apt-get install ${missing[*]} failed"
-}
 
 # A short hash of files and strings: cache keys change when what they are built from changes.
 k8s_hash() {
@@ -97,7 +70,7 @@ k8s_wait() {
     deadline=$((SECONDS + timeout))
     until "$@" >/dev/null 2>&1; do
         if [ $SECONDS -ge $deadline ]; then
-            k8s_log "timed out after ${timeout} s waiting for $what"
+            frs_log "timed out after ${timeout} s waiting for $what"
             return 1
         fi
         sleep 0.2
@@ -138,13 +111,13 @@ EOF
 k8s_validate_venv() {
     local venv=$FRS_CACHE/venv-kubernetes-validate-$KUBERNETES_VALIDATE_VERSION
     if [ ! -f "$venv/.complete" ]; then
-        k8s_need_packages python3 python3-venv
-        k8s_log "creating $venv (kubernetes-validate $KUBERNETES_VALIDATE_VERSION from PyPI)"
+        install_packages python3 python3-venv
+        frs_log "creating $venv (kubernetes-validate $KUBERNETES_VALIDATE_VERSION from PyPI)"
         rm -rf "$venv"
         mkdir -p "$FRS_CACHE"
         { python3 -m venv "$venv" >&2 &&
           "$venv/bin/pip" install -q "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2; } ||
-            { rm -rf "$venv"; k8s_die "pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION failed"; }
+            { rm -rf "$venv"; frs_die "pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION failed"; }
         touch "$venv/.complete"
     fi
     echo "$venv/bin"

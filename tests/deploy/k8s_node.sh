@@ -33,29 +33,20 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 
 pause_image_tar() { echo "$FRS_CACHE/pause-$(k8s_hash "$K8S_LIB_DIR/k8s_pause.c" "$K8S_LIB_DIR/k8s_image.py" "$K8S_PAUSE_IMAGE").tar"; }
 
-go_env() {
-    # The machine's go (1.26 here; the wrapper modules need 1.24+), no other toolchain downloaded. Its caches
-    # (about 4 GB) under FRS_CACHE as tests/deploy/lib.sh keeps them: one place to keep or to clear.
-    command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
-    command -v go >/dev/null || k8s_die "go not found (expected at /usr/local/go/bin/go)"
-    export GOMODCACHE=${FRS_GOMODCACHE:-$FRS_CACHE/go/mod} GOCACHE=${FRS_GOCACHE:-$FRS_CACHE/go/build}
-    export GOTOOLCHAIN=local GOFLAGS="-mod=readonly -modcacherw" CGO_ENABLED=0
-}
-
 build_kubernetes() {
     local out tmp
     out=$(k8s_bin_dir)
     [ -f "$out/.complete" ] && return 0
-    go_env
-    k8s_log "building Kubernetes $K8S_VERSION (${K8S_COMMANDS[*]}) into $out (cold: 5 to 9 minutes)"
+    frs_go_env
+    frs_log "building Kubernetes $K8S_VERSION (${K8S_COMMANDS[*]}) into $out (cold: 5 to 9 minutes)"
     tmp=$out.tmp.$$
     rm -rf "$tmp" && mkdir -p "$tmp"
     (cd "$K8S_LIB_DIR/go/kubernetes" &&
         go build "${K8S_GO_FLAGS[@]}" -ldflags "$(k8s_ldflags)" -o "$tmp/" \
             "${K8S_COMMANDS[@]/#/k8s.io/kubernetes/cmd/}") >"$tmp.log" 2>&1 ||
-        { tail -n 40 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; k8s_die "the Kubernetes build failed"; }
+        { tail -n 40 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; frs_die "the Kubernetes build failed"; }
     rm -f "$tmp.log"
-    "$tmp/kubectl" version --client >/dev/null || { rm -rf "$tmp"; k8s_die "the built kubectl does not run"; }
+    "$tmp/kubectl" version --client >/dev/null || { rm -rf "$tmp"; frs_die "the built kubectl does not run"; }
     touch "$tmp/.complete"
     rm -rf "$out" && mv "$tmp" "$out"
     prune_other "$out"
@@ -73,14 +64,14 @@ build_coredns() {
     local out tmp
     out=$(coredns_bin_dir)
     [ -f "$out/.complete" ] && return 0
-    go_env
-    k8s_log "building CoreDNS $COREDNS_VERSION into $out"
+    frs_go_env
+    frs_log "building CoreDNS $COREDNS_VERSION into $out"
     tmp=$out.tmp.$$
     rm -rf "$tmp" && mkdir -p "$tmp"
     (cd "$K8S_LIB_DIR/go/coredns" &&
         go build "${K8S_GO_FLAGS[@]}" -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
             -o "$tmp/coredns" .) >"$tmp.log" 2>&1 ||
-        { tail -n 40 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; k8s_die "the CoreDNS build failed"; }
+        { tail -n 40 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; frs_die "the CoreDNS build failed"; }
     rm -f "$tmp.log"
     touch "$tmp/.complete"
     rm -rf "$out" && mv "$tmp" "$out"
@@ -91,7 +82,7 @@ build_pause() {
     local tar tmp
     tar=$(pause_image_tar)
     [ -f "$tar" ] && return 0
-    k8s_need_packages gcc libc6-dev python3
+    install_packages gcc libc6-dev python3
     tmp=$(mktemp -d)
     gcc -Os -static -Wall -Wextra -Werror -o "$tmp/pause" "$K8S_LIB_DIR/k8s_pause.c"
     mkdir -p "$FRS_CACHE"
@@ -101,10 +92,16 @@ build_pause() {
 }
 
 cmd_build() {
+    mkdir -p "$FRS_CACHE"
+    # One build at a time (tests/deploy.sh may have one running in the background): the second waits for the
+    # first and then finds the binaries.
+    exec 7>"$FRS_CACHE/.k8s-build.lock"
+    flock 7
     build_pause
     build_kubernetes
     build_coredns
-    k8s_log "binaries: $(k8s_bin_dir), $(coredns_bin_dir)"
+    exec 7>&-
+    frs_log "binaries: $(k8s_bin_dir), $(coredns_bin_dir)"
 }
 
 # ---- helpers ----------------------------------------------------------------------------------------
@@ -148,9 +145,9 @@ terminate() {
         local t0=$EPOCHREALTIME
         kill -TERM "$p" 2>/dev/null || true
         for ((i = 0; i < grace * 20; i++)); do running "$p" || break; sleep 0.05; done
-        running "$p" && { k8s_log "$name still running after SIGTERM and $grace s: SIGKILL"; kill -KILL "$p" 2>/dev/null; }
+        running "$p" && { frs_log "$name still running after SIGTERM and $grace s: SIGKILL"; kill -KILL "$p" 2>/dev/null; }
         for ((i = 0; i < 100; i++)); do running "$p" || break; sleep 0.05; done
-        [ -z "${K8S_DEBUG:-}" ] || k8s_log "$name stopped in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
+        [ -z "${K8S_DEBUG:-}" ] || frs_log "$name stopped in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
     fi
     rm -f "$PIDS/$name.pid"
 }
@@ -158,7 +155,7 @@ terminate() {
 # Fails (with the end of its log) unless NAME is still running.
 need_alive() {
     alive "$1" && return 0
-    k8s_log "$1 exited; the end of $LOGS/$1.log:"
+    frs_log "$1 exited; the end of $LOGS/$1.log:"
     tail -n 30 "$LOGS/$1.log" >&2 || true
     return 1
 }
@@ -423,11 +420,11 @@ default_sa() { kubectl_ -n default get serviceaccount default; }
 coredns_ready() { curl -sf --max-time 2 "http://127.0.0.1:$COREDNS_READY_PORT/ready"; }
 
 cmd_start() {
-    [ "$(id -u)" = 0 ] || k8s_die "the node needs root"
+    [ "$(id -u)" = 0 ] || frs_die "the node needs root"
     if [ -d "$PIDS" ] && any_alive; then
-        k8s_die "a node is already running under $RUN (tests/deploy/k8s_node.sh stop first)"
+        frs_die "a node is already running under $RUN (tests/deploy/k8s_node.sh stop first)"
     fi
-    k8s_need_packages "${K8S_PACKAGES[@]}"
+    install_packages "${K8S_PACKAGES[@]}"
     cmd_build
     # Whatever a node that died left behind (mounts, cgroups, the bridge...) goes first.
     mkdir -p "$RUN" && chmod 700 "$RUN"
@@ -435,7 +432,7 @@ cmd_start() {
     rm -rf "$LOGS"
     mkdir -p "$LOGS" "$PIDS" "$KCFG" "$K8S_VOLUMES_DIR"
     save_host_state
-    trap 'trap - ERR; k8s_log "start failed: stopping what was started (logs in $LOGS)"; cleanup quiet' ERR
+    trap 'trap - ERR; frs_log "start failed: stopping what was started (logs in $LOGS)"; cleanup quiet' ERR
 
     local ETCD_PORT ETCD_PEER_PORT ports
     ports=$(k8s_free_ports 7)
@@ -498,7 +495,7 @@ cmd_start() {
     for k in "${COMPONENTS[@]}"; do need_alive "$k"; done
     trap - ERR
     write_env
-    k8s_log "node $K8S_NODE_NAME Ready (Kubernetes $K8S_VERSION, API https://127.0.0.1:$APISERVER_PORT, logs in $LOGS)"
+    frs_log "node $K8S_NODE_NAME Ready (Kubernetes $K8S_VERSION, API https://127.0.0.1:$APISERVER_PORT, logs in $LOGS)"
     cat "$RUN/env"
 }
 
@@ -506,20 +503,20 @@ cmd_start() {
 
 import_one() { # SRC DST TAR
     local src=$1 dst=$2 tar=$3 imported
-    podman image exists "$src" || { k8s_log "no podman image $src"; return 1; }
+    podman image exists "$src" || { frs_log "no podman image $src"; return 1; }
     podman save -q -o "$tar" "$src" >&2 || return 1
     # The archive names the image as podman does; re-tag it as the pods name it.
     imported=$(ctr_ images import "$tar" | awk '/^unpacking /{ print $2 }' | tail -n 1)
     rm -f "$tar"
-    [ -n "$imported" ] || { k8s_log "ctr import of $src named no image"; return 1; }
+    [ -n "$imported" ] || { frs_log "ctr import of $src named no image"; return 1; }
     [ "$imported" = "$dst" ] || ctr_ images tag --force "$imported" "$dst" >/dev/null || return 1
-    k8s_log "imported $src as $dst"
+    frs_log "imported $src as $dst"
 }
 
 cmd_import() {
-    [ $# -gt 0 ] || k8s_die "import IMAGE[=NAME]...: podman images to put into the node's containerd"
-    alive containerd || k8s_die "the node is not running"
-    command -v podman >/dev/null || k8s_die "podman not found (tests/deploy/images.sh installs it)"
+    [ $# -gt 0 ] || frs_die "import IMAGE[=NAME]...: podman images to put into the node's containerd"
+    alive containerd || frs_die "the node is not running"
+    command -v podman >/dev/null || frs_die "podman not found (tests/deploy/images.sh installs it)"
     # podman's configuration of tests/deploy/lib.sh (runc, ulimits), when the caller did not set it.
     [ -n "${CONTAINERS_CONF:-}" ] || [ ! -f "$FRS_CACHE/podman/containers.conf" ] ||
         export CONTAINERS_CONF=$FRS_CACHE/podman/containers.conf
@@ -535,7 +532,7 @@ cmd_import() {
         pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p" || failed=1; done
-    [ $failed = 0 ] || k8s_die "image import failed"
+    [ $failed = 0 ] || frs_die "image import failed"
 }
 
 # What the kubelet asks containerd for: NAME:TAG -> docker.io/library/NAME:TAG, USER/NAME:TAG -> docker.io/...
@@ -588,16 +585,16 @@ drain_pods() {
         [ -z "$(kubectl_ get pods --all-namespaces -o name 2>/dev/null)" ] && return 0
         sleep 0.5
     done
-    k8s_log "pods still there after 40 s: killing them"
+    frs_log "pods still there after 40 s: killing them"
 }
 
 cleanup() {
     local quiet=${1:-}
-    [ -d "$RUN" ] || { [ -n "$quiet" ] || k8s_log "no node under $RUN"; return 0; }
+    [ -d "$RUN" ] || { [ -n "$quiet" ] || frs_log "no node under $RUN"; return 0; }
     mkdir -p "$PIDS"
     local t0=$EPOCHREALTIME
     drain_pods
-    [ -z "${K8S_DEBUG:-}" ] || k8s_log "pods drained in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
+    [ -z "${K8S_DEBUG:-}" ] || frs_log "pods drained in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
     terminate coredns 5
     terminate kubelet 10
     if alive containerd; then
@@ -631,16 +628,16 @@ cleanup() {
     rm -rf "$K8S_VOLUMES_DIR"
     # Everything but the logs (read them after a failure; the next start clears them).
     find "$RUN" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} + 2>/dev/null || true
-    [ -z "$(mounts_under "$RUN")" ] || k8s_log "warning: mounts left under $RUN: $(mounts_under "$RUN" | tr '\n' ' ')"
-    [ -n "$quiet" ] || k8s_log "node stopped, $RUN removed (logs kept in $LOGS)"
+    [ -z "$(mounts_under "$RUN")" ] || frs_log "warning: mounts left under $RUN: $(mounts_under "$RUN" | tr '\n' ' ')"
+    [ -n "$quiet" ] || frs_log "node stopped, $RUN removed (logs kept in $LOGS)"
 }
 
 cmd_stop() {
-    [ "$(id -u)" = 0 ] || k8s_die "the node needs root"
+    [ "$(id -u)" = 0 ] || frs_die "the node needs root"
     cleanup
     if [ "${1:-}" = --purge ]; then
         rm -rf "$RUN"
-        k8s_log "$RUN removed with its logs"
+        frs_log "$RUN removed with its logs"
     fi
 }
 
@@ -658,7 +655,7 @@ case ${1:-} in
     start) cmd_start ;;
     stop) shift; cmd_stop "$@" ;;
     import) shift; cmd_import "$@" ;;
-    env) [ -f "$RUN/env" ] || k8s_die "the node is not running"; cat "$RUN/env" ;;
+    env) [ -f "$RUN/env" ] || frs_die "the node is not running"; cat "$RUN/env" ;;
     status) cmd_status ;;
     kubectl) shift; kubectl_ "$@" ;;
     *) usage ;;

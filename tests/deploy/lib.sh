@@ -1,15 +1,13 @@
 # shellcheck shell=bash
 # Shared set-up for the deployment test stages (tests/deploy/images.sh, compose.sh, k8s*.sh). Source it:
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# It changes no directory and starts nothing by itself. It sets:
-#   FRS_ROOT    the repository root
+# It changes no directory and starts nothing by itself. It sources deploy/lib.sh (frs_log, frs_die,
+# install_packages, obtain_routes, FRS_ROOT, the repository root) and sets:
 #   FRS_CACHE   ${FRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flight-route-stream} (exported): everything kept
 #               between runs on one machine (Kafka jars, Go caches, built tools, podman's containers.conf)
 #   FRS_IMAGE_TAG  the version tag of the application image besides latest (0.1.0 unless set)
 #   FRS_APP_IMAGE, FRS_KAFKA_IMAGE  the images' fully qualified names (see tests/deploy/images.sh)
 # Functions:
-#   frs_log MSG / frs_die MSG          log lines like deploy/lib.sh's (stderr, with the time)
-#   frs_need_packages PKG...           installs the Debian packages that are missing (root), quick when none is
 #   frs_time LABEL CMD...              runs CMD, logs and records how long it took (a failure exits, logged)
 #   frs_timings                        logs every step recorded by frs_time, with the total
 #   frs_podman_setup                   podman + runc + netavark installed, CONTAINERS_CONF exported
@@ -19,8 +17,10 @@
 #   frs_on_exit CMD                    CMD (a string, eval'd) runs at exit, last registered first
 # The EXIT/INT/TERM trap runs the frs_on_exit commands (and deploy/lib.sh's frs_cleanup if that is sourced too).
 
-# shellcheck disable=SC2034 # FRS_ROOT and the image names are for the scripts that source this file.
-FRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+[ -z "${FRS_DEPLOY_TESTS_LIB_SOURCED:-}" ] || return 0
+FRS_DEPLOY_TESTS_LIB_SOURCED=1
+# shellcheck source=deploy/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../deploy/lib.sh"
 FRS_CACHE=${FRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flight-route-stream}
 export FRS_CACHE
 FRS_IMAGE_TAG=${FRS_IMAGE_TAG:-0.1.0}
@@ -33,33 +33,6 @@ FRS_ON_EXIT=()
 FRS_TIMES=()
 FRS_STEP=""
 FRS_T0=${FRS_T0:-$EPOCHREALTIME}
-
-frs_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
-frs_die() { echo "error: $*" >&2; exit 1; }
-
-# Installs the Debian packages among PKG... that are not installed: as root with apt-get (the index is
-# updated only when something is missing), otherwise it prints the line to run and fails.
-frs_need_packages() {
-    local missing=() p
-    command -v dpkg-query >/dev/null || frs_die "not a Debian/Ubuntu system: install $* yourself"
-    for p in "$@"; do
-        dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    local line="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
-    [ "$(id -u)" = 0 ] || frs_die "missing packages; as root run: $line"
-    frs_log "installing: ${missing[*]}"
-    local log
-    log=$(mktemp)
-    # Two stages installing at once: the second waits for dpkg's lock instead of failing.
-    if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-            -o DPkg::Lock::Timeout=300 "${missing[@]}"; } >"$log" 2>&1; then
-        tail -n 30 "$log" >&2
-        rm -f "$log"
-        frs_die "package installation failed: $line"
-    fi
-    rm -f "$log"
-}
 
 frs_elapsed() { # start (an EPOCHREALTIME) -> seconds, one decimal
     local now=$EPOCHREALTIME
@@ -113,7 +86,7 @@ trap 'frs_run_exit_hooks; exit 143' TERM
 # systemd or journald. The containers.conf is kept in FRS_CACHE and named by CONTAINERS_CONF (exported), so the
 # machine's own /etc/containers is left alone.
 frs_podman_setup() {
-    frs_need_packages podman runc netavark aardvark-dns iptables ca-certificates
+    install_packages podman runc netavark aardvark-dns iptables ca-certificates
     local nofile
     nofile=$(ulimit -Hn)
     case $nofile in unlimited | '') nofile=1048576 ;; esac
@@ -140,14 +113,15 @@ EOF
     export CONTAINERS_CONF=$dir/containers.conf
 }
 
-# Go's caches under FRS_CACHE (one place to keep or to clear), the local toolchain only (no download of
-# another one), module files writable so that the cache can be removed with rm -rf.
+# Go's caches under FRS_CACHE (one place to keep or to clear; about 5 GB once Compose and Kubernetes are built),
+# the local toolchain only (no download of another one), the modules as go.sum pins them, module files writable
+# so that the cache can be removed with rm -rf, static binaries.
 frs_go_env() {
     command -v go >/dev/null || [ ! -x /usr/local/go/bin/go ] || export PATH=$PATH:/usr/local/go/bin
-    command -v go >/dev/null || frs_die "go not found (Go 1.22+ is needed to build the tools)"
+    command -v go >/dev/null || frs_die "go not found (Go 1.24+ is needed to build the tools; expected at /usr/local/go/bin/go)"
     export GOMODCACHE=${FRS_GOMODCACHE:-$FRS_CACHE/go/mod}
     export GOCACHE=${FRS_GOCACHE:-$FRS_CACHE/go/build}
-    export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:+$GOFLAGS }-modcacherw"
+    export GOTOOLCHAIN=local GOFLAGS="-mod=readonly -modcacherw" CGO_ENABLED=0
 }
 
 # Starts `podman system service` on DIR/podman.sock (its log in DIR/podman-service.log), waits until it
