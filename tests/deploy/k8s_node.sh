@@ -33,20 +33,20 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 
 pause_image_tar() { echo "$FRS_CACHE/pause-$(k8s_hash "$K8S_LIB_DIR/k8s_pause.c" "$K8S_LIB_DIR/k8s_image.py" "$K8S_PAUSE_IMAGE").tar"; }
 
-build_kubernetes() {
-    local out tmp
-    out=$(k8s_bin_dir)
+# Builds the packages of the wrapper module in MODULE_DIR into the cached directory OUT, once (its .complete
+# stamp): in a temporary directory moved into place whole, so that an interrupted build leaves nothing half
+# made; other builds of the same name beside OUT are removed.
+go_build_cached() { # out module_dir what ldflags package...
+    local out=$1 module=$2 what=$3 ldflags=$4 tmp
+    shift 4
     [ -f "$out/.complete" ] && return 0
     frs_go_env
-    frs_log "building Kubernetes $K8S_VERSION (${K8S_COMMANDS[*]}) into $out (cold: 5 to 9 minutes)"
+    frs_log "building $what into $out"
     tmp=$out.tmp.$$
     rm -rf "$tmp" && mkdir -p "$tmp"
-    (cd "$K8S_LIB_DIR/go/kubernetes" &&
-        go build "${K8S_GO_FLAGS[@]}" -ldflags "$(k8s_ldflags)" -o "$tmp/" \
-            "${K8S_COMMANDS[@]/#/k8s.io/kubernetes/cmd/}") >"$tmp.log" 2>&1 ||
-        { tail -n 40 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; frs_die "the Kubernetes build failed"; }
+    (cd "$module" && go build "${K8S_GO_FLAGS[@]}" -ldflags "$ldflags" -o "$tmp/" "$@") >"$tmp.log" 2>&1 ||
+        { tail -n 40 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; frs_die "the $what build failed"; }
     rm -f "$tmp.log"
-    "$tmp/kubectl" version --client >/dev/null || { rm -rf "$tmp"; frs_die "the built kubectl does not run"; }
     touch "$tmp/.complete"
     rm -rf "$out" && mv "$tmp" "$out"
     prune_other "$out"
@@ -60,22 +60,17 @@ prune_other() {
     done
 }
 
+build_kubernetes() {
+    local out
+    out=$(k8s_bin_dir)
+    go_build_cached "$out" "$K8S_LIB_DIR/go/kubernetes" "Kubernetes $K8S_VERSION (${K8S_COMMANDS[*]}, cold: 5 to 9 minutes)" \
+        "$(k8s_ldflags)" "${K8S_COMMANDS[@]/#/k8s.io/kubernetes/cmd/}"
+    "$out/kubectl" version --client >/dev/null || { rm -rf "$out"; frs_die "the built kubectl does not run"; }
+}
+
 build_coredns() {
-    local out tmp
-    out=$(coredns_bin_dir)
-    [ -f "$out/.complete" ] && return 0
-    frs_go_env
-    frs_log "building CoreDNS $COREDNS_VERSION into $out"
-    tmp=$out.tmp.$$
-    rm -rf "$tmp" && mkdir -p "$tmp"
-    (cd "$K8S_LIB_DIR/go/coredns" &&
-        go build "${K8S_GO_FLAGS[@]}" -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
-            -o "$tmp/coredns" .) >"$tmp.log" 2>&1 ||
-        { tail -n 40 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; frs_die "the CoreDNS build failed"; }
-    rm -f "$tmp.log"
-    touch "$tmp/.complete"
-    rm -rf "$out" && mv "$tmp" "$out"
-    prune_other "$out"
+    go_build_cached "$(coredns_bin_dir)" "$K8S_LIB_DIR/go/coredns" "CoreDNS $COREDNS_VERSION" \
+        "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" .
 }
 
 build_pause() {

@@ -15,7 +15,6 @@ Any failure: the services' logs (`docker compose logs`), then down -v, exit 1.
 Environment: COMPOSE_PROJECT_NAME, INGEST_PORT, QUERY_PORT, KAFKA_HOST_PORT, ROUTES_DIR (compose.sh sets them),
 FRS_TIMINGS_FILE (each step's "label|seconds" appended for compose.sh's summary).
 """
-import http.client
 import json
 import os
 import socket
@@ -23,7 +22,6 @@ import struct
 import subprocess
 import sys
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness as h  # noqa: E402  (check, check_eq, check_in, wait_until)
@@ -112,14 +110,8 @@ class Http:
 
     def get(self, path, params=None, timeout=60):
         """(status, body bytes) of GET path."""
-        target = path + ("?" + urllib.parse.urlencode(params) if params else "")
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request("GET", target)
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
+        status, _, body = h.http_request("127.0.0.1", self.port, "GET", path, params, timeout=timeout)
+        return status, body
 
     def raw(self, path, params=None, timeout=60):
         status, body = self.get(path, params, timeout)

@@ -10,7 +10,6 @@ Environment: KUBECONFIG (and kubectl on PATH) of the node, FRS_K8S_NAMESPACE (fl
 the node itself, as root: memory is read from the containers' cgroups (v1, as on these machines).
 HTTP goes from this host to the pods' IPs (the node's bridge), as nothing routes Service IPs here.
 """
-import http.client
 import json
 import os
 import subprocess
@@ -19,7 +18,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from harness import check, check_eq, wait_until  # noqa: E402
+from harness import check, check_eq, http_request, wait_until  # noqa: E402
 
 NS = os.environ.get("FRS_K8S_NAMESPACE", "flight-route-stream")
 TOPIC = "routes_data"
@@ -85,14 +84,9 @@ def restarts(p):
 # ---- HTTP to a pod ----------------------------------------------------------------------------------
 
 def http_get(ip, port, path, params=None, timeout=30):
-    target = path + ("?" + urllib.parse.urlencode(params) if params else "")
-    conn = http.client.HTTPConnection(ip, port, timeout=timeout)
-    try:
-        conn.request("GET", target)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
+    """(status, body bytes) of GET path on a pod."""
+    status, _, body = http_request(ip, port, "GET", path, params, timeout=timeout)
+    return status, body
 
 
 def data(ip, port, path, params=None):

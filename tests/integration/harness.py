@@ -238,6 +238,25 @@ def topic_metadata(topic, bootstrap_servers=None, timeout=10):
     return parts
 
 
+# ---- HTTP ---------------------------------------------------------------------------------------------
+
+def http_request(host, port, method, path, params=None, body=None, headers=None, timeout=60):
+    """One request over a fresh connection: (status, headers with lower-case names, body bytes)."""
+    target = path + ("?" + urllib.parse.urlencode(params) if params else "")
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        try:
+            conn.request(method, target, body=body, headers=headers or {})
+        except (BrokenPipeError, ConnectionResetError):
+            # The server answered (e.g. 413) and closed before reading the whole body: read its answer.
+            pass
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
 # ---- private brokers (fault tests) ------------------------------------------------------------------
 
 KAFKA_SH = os.path.join(SOURCE_DIR, "deploy", "kafka", "kafka.sh")
@@ -557,19 +576,7 @@ class Service:
             headers = {"content-type": "application/json", **(headers or {})}
         elif isinstance(data, str):
             data = data.encode()
-        target = path + ("?" + urllib.parse.urlencode(params) if params else "")
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            try:
-                conn.request(method, target, body=data, headers=headers or {})
-            except (BrokenPipeError, ConnectionResetError):
-                # The server answered (e.g. 413) and closed before reading the whole body: read its answer.
-                pass
-            resp = conn.getresponse()
-            body = resp.read()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
-        finally:
-            conn.close()
+        return http_request(self.host, self.port, method, path, params, data, headers, timeout)
 
     def get(self, path, params=None, **kw):
         return self.request("GET", path, params=params, **kw)

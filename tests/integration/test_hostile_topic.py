@@ -5,8 +5,6 @@ applied. A valid event with a null or a wrong key is applied: the key only parti
 import datetime
 import io
 import json
-import re
-import struct
 import tempfile
 import uuid
 
