@@ -111,12 +111,17 @@ static void on_deleted(int32_t partition, int64_t first_kept, void *data)
                  (unsigned long long)views_stats(q->views)->offsets_skipped);
 }
 
-static void on_current_timer(uv_timer_t *t);
+/* While the views hold all the topic holds, the time they do so moves on (the state's age is 0). */
+static void query_note_current(query_t *q)
+{
+    if (consumer_current(q->consumer))
+        q->current_at_us = timestamp_now_us();
+}
 
 /* The views and what goes with them, for a snapshot. */
 static void query_serialize_snapshot(query_t *q, buf_t *out)
 {
-    on_current_timer(&q->current_timer);
+    query_note_current(q);
     q->snapshot_evicted.file_len = results_csv_evicted_state(q->csv, &q->snapshot_evicted.pending);
     snapshot_state_t s = {q->views, q->cfg.topic, q->snapshot_evicted, q->current_at_us};
     snapshot_serialize(&s, out);
@@ -156,9 +161,7 @@ static void on_snapshot_timer(uv_timer_t *t)
 
 static void on_current_timer(uv_timer_t *t)
 {
-    query_t *q = t->data;
-    if (consumer_current(q->consumer))
-        q->current_at_us = timestamp_now_us();
+    query_note_current(t->data);
 }
 
 static views_config_t query_views_config(query_t *q)
