@@ -59,13 +59,13 @@ static void add_state_age(h2o_req_t *req, query_t *q)
 
 static void render_top_airports(query_t *q, long n, buf_t *out)
 {
-    airport_count_t top[TOP_MAX];
-    size_t count = airport_counts_top(views_airports(q->views), (size_t)n, top);
+    counted_entry_t top[TOP_MAX];
+    size_t count = counted_top(views_airports(q->views), (size_t)n, COUNTED_KEY_ASC, top);
     struct json_object *arr = json_object_new_array_ext((int)count);
     for (size_t i = 0; i < count; i++) {
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "count", json_object_new_int64((int64_t)top[i].count));
-        json_object_object_add(o, "source_airport", json_object_new_string_len(top[i].airport, (int)top[i].len));
+        json_object_object_add(o, "source_airport", json_object_new_string_len(top[i].key, (int)top[i].len));
         json_object_array_add(arr, o);
     }
     envelope_render(out, 200, false, "top10_source_airport", arr);

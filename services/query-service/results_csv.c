@@ -73,10 +73,10 @@ static void render_files(results_csv_t *csv)
     buf_t *out = &csv->files[CSV_TOP_AIRPORTS];
     buf_reset(out);
     buf_append_str(out, "source_airport,count\n");
-    airport_count_t airports[CSV_TOP_N];
-    size_t n = airport_counts_top(views_airports(v), CSV_TOP_N, airports);
+    counted_entry_t airports[CSV_TOP_N];
+    size_t n = counted_top(views_airports(v), CSV_TOP_N, COUNTED_KEY_ASC, airports);
     for (size_t i = 0; i < n; i++) {
-        csv_field(out, airports[i].airport, airports[i].len);
+        csv_field(out, airports[i].key, airports[i].len);
         buf_printf(out, ",%llu\n", (unsigned long long)airports[i].count);
     }
 

@@ -198,10 +198,13 @@ void snapshot_serialize(const snapshot_state_t *s, buf_t *out)
     put_u64(out, st->events_applied);
     section_end(out, at);
 
-    airport_counts_t *ac = views_airports(v);
+    counted_t *ac = views_airports(v);
     at = section_begin(out, SEC_AIRPORTS);
-    put_u32(out, (uint32_t)airport_counts_size(ac));
-    airport_counts_foreach(ac, put_airport, out);
+    put_u32(out, (uint32_t)counted_size(ac));
+    for (size_t i = 0; i < counted_size(ac); i++) {
+        counted_entry_t e = counted_at(ac, i);
+        put_airport(out, e.key, e.len, e.count);
+    }
     section_end(out, at);
 
     windows_t *w = views_windows(v);
@@ -443,7 +446,7 @@ static int load_views(load_t *ld, views_t *v)
     views_set_counters(v, events_applied, undecodable);
 
     r = &ld->sec[SEC_AIRPORTS];
-    airport_counts_t *ac = views_airports(v);
+    counted_t *ac = views_airports(v);
     uint32_t n = get_u32(r);
     for (uint32_t i = 0; i < n && !r->bad; i++) {
         uint64_t count = get_u64(r);
@@ -451,15 +454,15 @@ static int load_views(load_t *ld, views_t *v)
         const char *s = get_str(r, &len);
         if (r->bad)
             break;
-        if (count == 0 || airport_counts_get(ac, s, len) != 0)
+        if (count == 0 || counted_get(ac, s, len) != 0)
             FAIL("snapshot airports section: zero count or repeated airport at entry %u", i);
-        airport_counts_add(ac, s, len, count);
+        counted_add(ac, s, len, count);
     }
     if (section_done(ld, SEC_AIRPORTS) != 0)
         return -1;
-    if (airport_counts_total(ac) != events_applied)
+    if (counted_total(ac) != events_applied)
         FAIL("snapshot airports add up to %llu, not the %llu events applied",
-             (unsigned long long)airport_counts_total(ac), (unsigned long long)events_applied);
+             (unsigned long long)counted_total(ac), (unsigned long long)events_applied);
 
     r = &ld->sec[SEC_WINDOWS];
     windows_t *w = views_windows(v);

@@ -1,7 +1,7 @@
 /*
  * topn: the best n items of a stream, kept in a min-heap whose root is the worst of those kept, then
  * heap-sorted into rank order. One implementation for every element type (as qsort), used by
- * airport_counts_top() and windows_top().
+ * counted_top() and windows_top().
  */
 #ifndef QUERY_TOPN_H
 #define QUERY_TOPN_H

@@ -8,7 +8,7 @@
 
 struct views_s {
     views_config_t cfg;
-    airport_counts_t *airports;
+    counted_t *airports;
     windows_t *windows;
     recent_t *recent;
     positions_t *positions;
@@ -31,7 +31,7 @@ views_t *views_new(const views_config_t *cfg)
 {
     views_t *v = xcalloc(1, sizeof(*v));
     v->cfg = *cfg;
-    v->airports = airport_counts_new();
+    v->airports = counted_new(4096);
     v->windows = windows_new(cfg->window_us, cfg->grace_us, cfg->retention_us, cfg->on_evicted, cfg->on_evicted_data);
     v->recent = recent_new(cfg->recent_capacity);
     v->positions = positions_new();
@@ -47,7 +47,7 @@ void views_free(views_t *v)
 {
     if (v == NULL)
         return;
-    airport_counts_free(v->airports);
+    counted_free(v->airports);
     windows_free(v->windows);
     recent_free(v->recent);
     positions_free(v->positions);
@@ -56,7 +56,7 @@ void views_free(views_t *v)
 
 int views_apply_at(views_t *v, const record_id_t *rec, const route_event_t *ev, int64_t datetime_us)
 {
-    airport_counts_add(v->airports, ev->source_airport.ptr, ev->source_airport.len, 1);
+    counted_add(v->airports, ev->source_airport.ptr, ev->source_airport.len, 1);
     windows_add(v->windows, datetime_us, ev->equipment.ptr, ev->equipment.len);
     recent_push(v->recent, ev, datetime_us);
     positions_advance(v->positions, rec);
@@ -108,9 +108,9 @@ const views_stats_t *views_stats(views_t *v)
     st->window_rows = ws.rows;
     st->has_watermark = ws.has_watermark;
     st->watermark_us = ws.watermark_us;
-    st->source_airports = airport_counts_size(v->airports);
+    st->source_airports = counted_size(v->airports);
     st->recent_events = recent_count(v->recent);
-    st->state_bytes = sizeof(*v) + airport_counts_bytes(v->airports) + ws.bytes + recent_bytes(v->recent) +
+    st->state_bytes = sizeof(*v) + counted_bytes(v->airports) + ws.bytes + recent_bytes(v->recent) +
                       positions_count(v->positions) * sizeof(position_t);
     return st;
 }
@@ -120,7 +120,7 @@ const views_config_t *views_config(const views_t *v)
     return &v->cfg;
 }
 
-airport_counts_t *views_airports(views_t *v)
+counted_t *views_airports(views_t *v)
 {
     return v->airports;
 }

@@ -1,6 +1,6 @@
 /*
  * views: the query-service's materialized views, updated one event at a time:
- *   airports  source airport -> routes          (airport_counts.h, /top10_source_airport)
+ *   airports  source airport -> routes          (counted.h, /top10_source_airport)
  *   windows   tumbling windows per equipment    (windows.h, /top10_equipment_30min_window)
  *   recent    the most recent events            (recent.h, /dump_table)
  *   positions the next offset of each partition   (positions.h)
@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "airport_counts.h"
+#include "counted.h"
 #include "positions.h"
 #include "recent.h"
 #include "route_event.h"
@@ -83,7 +83,7 @@ const views_stats_t *views_stats(views_t *v);
 const views_config_t *views_config(const views_t *v);
 
 /* The views' parts, owned by v: read them; snapshot.c also fills them when restoring. */
-airport_counts_t *views_airports(views_t *v);
+counted_t *views_airports(views_t *v);
 windows_t *views_windows(views_t *v);
 recent_t *views_recent(views_t *v);
 positions_t *views_positions(views_t *v);

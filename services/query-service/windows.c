@@ -5,33 +5,17 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "counted.h"
 #include "strhash.h"
 
 #define TIME_LIMIT (INT64_C(1) << 62) /* event times and window starts stay within +-2^62: no overflow */
 #define POOL_MAX 8                    /* evicted windows kept for reuse */
-#define INITIAL_SLOTS 64
+#define INITIAL_EQUIPMENT 32 /* distinct equipment strings a window is sized for at first */
 
-typedef struct entry_s {
-    uint64_t count;
-    size_t off; /* of the equipment in the arena */
-    uint32_t len;
-    uint32_t hash;
-} entry_t;
-
-typedef struct slot_s {
-    uint32_t idx; /* 0 = empty, else entry index + 1 */
-    uint32_t hash;
-} slot_t;
-
-/* One window: equipment -> count, a dense entry array in first-seen order under an index table. */
+/* One window: equipment -> count. */
 typedef struct win_s {
     int64_t start;
-    slot_t *slots;
-    size_t mask;
-    entry_t *entries;
-    size_t n, cap;
-    char *arena;
-    size_t arena_len, arena_cap;
+    counted_t *counts;
 } win_t;
 
 struct windows_s {
@@ -54,92 +38,19 @@ struct windows_s {
 static win_t *win_new(void)
 {
     win_t *win = xcalloc(1, sizeof(*win));
-    win->slots = xcalloc(INITIAL_SLOTS, sizeof(*win->slots));
-    win->mask = INITIAL_SLOTS - 1;
-    win->cap = INITIAL_SLOTS / 2;
-    win->entries = xmalloc(win->cap * sizeof(*win->entries));
-    win->arena_cap = 1024;
-    win->arena = xmalloc(win->arena_cap);
+    win->counts = counted_new(INITIAL_EQUIPMENT);
     return win;
 }
 
 static void win_free(win_t *win)
 {
-    free(win->slots);
-    free(win->entries);
-    free(win->arena);
+    counted_free(win->counts);
     free(win);
-}
-
-static void win_clear(win_t *win)
-{
-    memset(win->slots, 0, (win->mask + 1) * sizeof(*win->slots));
-    win->n = 0;
-    win->arena_len = 0;
 }
 
 static size_t win_bytes(const win_t *win)
 {
-    return sizeof(*win) + (win->mask + 1) * sizeof(slot_t) + win->cap * sizeof(entry_t) + win->arena_cap;
-}
-
-static slot_t *win_find(const win_t *win, const char *key, size_t len, uint32_t hash)
-{
-    size_t j = hash & win->mask;
-    for (;;) {
-        slot_t *s = &win->slots[j];
-        if (s->idx == 0)
-            return s;
-        const entry_t *e = &win->entries[s->idx - 1];
-        if (s->hash == hash && e->len == len && memcmp(win->arena + e->off, key, len) == 0)
-            return s;
-        j = (j + 1) & win->mask;
-    }
-}
-
-static void win_grow_slots(win_t *win)
-{
-    size_t nslots = (win->mask + 1) * 2;
-    slot_t *slots = xcalloc(nslots, sizeof(*slots));
-    for (size_t i = 0; i < win->n; i++) {
-        size_t j = win->entries[i].hash & (nslots - 1);
-        while (slots[j].idx != 0)
-            j = (j + 1) & (nslots - 1);
-        slots[j].idx = (uint32_t)i + 1;
-        slots[j].hash = win->entries[i].hash;
-    }
-    free(win->slots);
-    win->slots = slots;
-    win->mask = nslots - 1;
-}
-
-/* Interns key in win with count 0. s is win_find's empty slot for it. @returns the new entry. */
-static entry_t *win_insert(win_t *win, slot_t *s, const char *key, size_t len, uint32_t hash)
-{
-    if (win->n + 1 > (win->mask + 1) / 2) {
-        win_grow_slots(win);
-        s = win_find(win, key, len, hash);
-    }
-    if (win->n == win->cap) {
-        win->cap *= 2;
-        win->entries = xrealloc(win->entries, win->cap * sizeof(*win->entries));
-    }
-    if (win->arena_len + len > win->arena_cap) {
-        while (win->arena_len + len > win->arena_cap)
-            win->arena_cap *= 2;
-        win->arena = xrealloc(win->arena, win->arena_cap);
-    }
-    if (len > 0)
-        memcpy(win->arena + win->arena_len, key, len);
-    entry_t *e = &win->entries[win->n];
-    e->count = 0;
-    e->off = win->arena_len;
-    e->len = (uint32_t)len;
-    e->hash = hash;
-    win->arena_len += len;
-    s->idx = (uint32_t)++win->n;
-    s->hash = hash;
-    return e;
+    return sizeof(*win) + counted_bytes(win->counts);
 }
 
 /* ---- the set of windows ---- */
@@ -235,17 +146,16 @@ static void evict(windows_t *w)
     size_t k = 0;
     while (k < w->nwins && w->wins[k]->start + w->size + w->retention <= watermark) {
         win_t *win = w->wins[k++];
-        for (size_t i = 0; i < win->n; i++) {
-            const entry_t *e = &win->entries[i];
-            if (w->on_evicted != NULL)
-                w->on_evicted(w->on_evicted_data, win->start, win->start + w->size, win->arena + e->off, e->len,
-                              e->count);
+        size_t n = counted_size(win->counts);
+        for (size_t i = 0; i < n && w->on_evicted != NULL; i++) {
+            counted_entry_t e = counted_at(win->counts, i);
+            w->on_evicted(w->on_evicted_data, win->start, win->start + w->size, e.key, e.len, e.count);
         }
-        w->rows -= win->n;
+        w->rows -= n;
         if (win == w->last)
             w->last = NULL;
         if (w->npool < POOL_MAX) {
-            win_clear(win);
+            counted_clear(win->counts);
             w->pool[w->npool++] = win;
         } else {
             win_free(win);
@@ -280,16 +190,8 @@ int windows_add(windows_t *w, int64_t t_us, const char *equipment, size_t len)
         win = open_window(w, start);
         w->last = win;
     }
-    uint32_t hash = (uint32_t)strhash(equipment, len);
-    slot_t *s = win_find(win, equipment, len, hash);
-    entry_t *e;
-    if (s->idx != 0) {
-        e = &win->entries[s->idx - 1];
-    } else {
-        e = win_insert(win, s, equipment, len, hash);
+    if (counted_add(win->counts, equipment, len, 1) == 1)
         w->rows++;
-    }
-    e->count++;
     if (!w->has_max || t_us > w->max_event) {
         w->has_max = true;
         w->max_event = t_us;
@@ -322,13 +224,13 @@ size_t windows_top(const windows_t *w, size_t n, window_count_t *out)
     topn_init(&top, out, n, sizeof(*out), ranks_before_item);
     for (size_t wi = 0; wi < w->nwins; wi++) {
         const win_t *win = w->wins[wi];
-        for (size_t i = 0; i < win->n; i++) {
-            const entry_t *e = &win->entries[i];
+        for (size_t i = 0; i < counted_size(win->counts); i++) {
+            counted_entry_t e = counted_at(win->counts, i);
             /* Most rows lose on count alone: skip them before building a candidate. */
             const window_count_t *worst = topn_worst(&top);
-            if (worst != NULL && e->count < worst->count)
+            if (worst != NULL && e.count < worst->count)
                 continue;
-            window_count_t c = {win->start, win->start + w->size, win->arena + e->off, e->len, e->count};
+            window_count_t c = {win->start, win->start + w->size, e.key, e.len, e.count};
             topn_offer(&top, &c);
         }
     }
@@ -339,19 +241,17 @@ void windows_foreach(const windows_t *w, windows_row_cb cb, void *data)
 {
     for (size_t wi = 0; wi < w->nwins; wi++) {
         const win_t *win = w->wins[wi];
-        for (size_t i = 0; i < win->n; i++)
-            cb(data, win->start, win->start + w->size, win->arena + win->entries[i].off, win->entries[i].len,
-               win->entries[i].count);
+        for (size_t i = 0; i < counted_size(win->counts); i++) {
+            counted_entry_t e = counted_at(win->counts, i);
+            cb(data, win->start, win->start + w->size, e.key, e.len, e.count);
+        }
     }
 }
 
 uint64_t windows_get(const windows_t *w, int64_t start_us, const char *equipment, size_t len)
 {
     const win_t *win = find_window(w, start_us);
-    if (win == NULL)
-        return 0;
-    slot_t *s = win_find(win, equipment, len, (uint32_t)strhash(equipment, len));
-    return s->idx != 0 ? win->entries[s->idx - 1].count : 0;
+    return win != NULL ? counted_get(win->counts, equipment, len) : 0;
 }
 
 void windows_stats(const windows_t *w, windows_stats_t *out)
@@ -405,11 +305,9 @@ int windows_restore_row(windows_t *w, int64_t start_us, const char *equipment, s
         windows_start_of(w, start_us) != start_us)
         return -1;
     win_t *win = open_window(w, start_us);
-    uint32_t hash = (uint32_t)strhash(equipment, len);
-    slot_t *s = win_find(win, equipment, len, hash);
-    if (s->idx != 0)
+    if (counted_get(win->counts, equipment, len) != 0)
         return -1;
-    win_insert(win, s, equipment, len, hash)->count = count;
+    counted_add(win->counts, equipment, len, count);
     w->rows++;
     return 0;
 }

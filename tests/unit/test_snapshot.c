@@ -137,7 +137,10 @@ static void describe(views_t *v, buf_t *out)
         buf_printf(out, "p%zu=%lld/%016llx/%llu;", i, (long long)p.next_offset, (unsigned long long)p.fingerprint,
                    (unsigned long long)p.skipped);
     }
-    airport_counts_foreach(views_airports(v), dump_airport, out);
+    for (size_t i = 0; i < counted_size(views_airports(v)); i++) {
+        counted_entry_t e = counted_at(views_airports(v), i);
+        dump_airport(out, e.key, e.len, e.count);
+    }
     windows_foreach(views_windows(v), dump_window, out);
     buf_printf(out, "pushed=%llu\n", (unsigned long long)recent_total_pushed(views_recent(v)));
 }

@@ -54,8 +54,8 @@ static void test_apply(void)
     make_event(&ev, "ATL", "738", "2021-05-04 09:59:00");
     ASSERT_EQ(apply_next(v, &ev), 0);
 
-    ASSERT_EQ(airport_counts_get(views_airports(v), "AER", 3), 2);
-    ASSERT_EQ(airport_counts_get(views_airports(v), "ATL", 3), 1);
+    ASSERT_EQ(counted_get(views_airports(v), "AER", 3), 2);
+    ASSERT_EQ(counted_get(views_airports(v), "ATL", 3), 1);
     int64_t start;
     ASSERT_EQ(timestamp_parse_event("2021-05-04 09:58:30", 19, &start), 0);
     ASSERT_EQ(windows_get(views_windows(v), start, "738", 3), 1);
@@ -87,7 +87,7 @@ static void test_apply(void)
     ASSERT_EQ(st->late_events, 1);
     ASSERT_EQ(st->events_applied, 5);
     ASSERT_EQ(windows_get(views_windows(v), start, "CR2", 3), 1);
-    ASSERT_EQ(airport_counts_get(views_airports(v), "ATL", 3), 3);
+    ASSERT_EQ(counted_get(views_airports(v), "ATL", 3), 3);
     ASSERT_EQ(recent_count(views_recent(v)), 5);
     views_free(v);
 }
@@ -215,7 +215,7 @@ static void test_apply_rate(void)
     const views_stats_t *st = views_stats(v);
     ASSERT_EQ(st->events_applied, TOTAL);
     ASSERT_EQ(st->late_events, 0);
-    ASSERT_EQ(airport_counts_total(views_airports(v)), TOTAL);
+    ASSERT_EQ(counted_total(views_airports(v)), TOTAL);
     printf("apply rate (%s, %d distinct): views_apply with datetime parse %.2f M events/s; views_apply_at %.2f M "
            "events/s over %d events; windows held %zu, state %.1f MB\n",
            source, n, n / (t1 - t0) / 1e6, (TOTAL - n) / (t2 - t1) / 1e6, TOTAL - n, st->windows_held,
