@@ -233,3 +233,22 @@ char *buf_detach(buf_t *b, size_t *len)
     buf_init(b);
     return p;
 }
+
+void buf_append_csv_field(buf_t *b, const char *s, size_t len)
+{
+    /* One pass to find out: the common case needs no quotes. */
+    size_t i = 0;
+    while (i < len && s[i] != ',' && s[i] != '"' && s[i] != '\n' && s[i] != '\r')
+        i++;
+    if (i == len) {
+        buf_append(b, s, len);
+        return;
+    }
+    buf_append_char(b, '"');
+    for (i = 0; i < len; i++) {
+        if (s[i] == '"')
+            buf_append_char(b, '"');
+        buf_append_char(b, s[i]);
+    }
+    buf_append_char(b, '"');
+}

@@ -37,6 +37,8 @@ void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2,
 void buf_vprintf(buf_t *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal (quotes and escapes, as Python's json.dumps with ensure_ascii). */
 void buf_append_json_string(buf_t *b, const char *s, size_t len);
+/* Appends s[0..len) as one CSV field (RFC 4180: quoted when it holds a comma, quote or line break). */
+void buf_append_csv_field(buf_t *b, const char *s, size_t len);
 /* Hands the storage to the caller (who frees it) and leaves b empty. */
 char *buf_detach(buf_t *b, size_t *len);
 

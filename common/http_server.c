@@ -483,10 +483,10 @@ static void on_reaper_closed(uv_handle_t *h)
     uv_close((uv_handle_t *)&srv->reaper[1], on_reaped);
 }
 
-void http_server_free(http_server_t *srv)
+bool http_server_free(http_server_t *srv)
 {
     if (srv == NULL)
-        return;
+        return true;
     http_server_stop(srv);
     if (srv->n_conns > 0) {
         /*
@@ -495,9 +495,10 @@ void http_server_free(http_server_t *srv)
          * own after http_server_stop() avoids this: idle connections are closed by then.
          */
         log_warn("http_free", "%zu HTTP connection(s) still open at shutdown; not freeing the server", srv->n_conns);
-        return;
+        return false;
     }
     h2o_context_dispose(&srv->ctx);
     h2o_config_dispose(&srv->config);
     uv_close((uv_handle_t *)&srv->reaper[0], on_reaper_closed);
+    return true;
 }

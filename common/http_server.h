@@ -52,7 +52,8 @@ void http_server_stop(http_server_t *srv);
  * open (the loop was uv_stop()ed) it logs and leaves everything to process exit, since h2o 2.2 cannot tear down
  * a context under live connections.
  */
-void http_server_free(http_server_t *srv);
+/* @returns true when everything was closed (the loop can be run to its end), false when connections were left. */
+bool http_server_free(http_server_t *srv);
 
 /* ---- requests ---- */
 
