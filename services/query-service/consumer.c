@@ -7,13 +7,13 @@
 #include "alloc.h"
 #include "continuity.h"
 #include "fetch_kick.h"
+#include "offset_range.h"
 #include "kafka_glue.h"
 #include "log.h"
 
 #define PROBE_INTERVAL_NOT_READY_MS 1000
 #define PROBE_INTERVAL_READY_MS 5000
 #define PROBE_TIMEOUT_MS 3000
-#define RANGE_RETRY_MS 1000
 #define BATCH_SIZE 1024
 /* Batches served per wake-up before yielding to HTTP and timers; a zero timer continues the drain. */
 #define BATCHES_PER_TURN 32
@@ -35,23 +35,14 @@ struct consumer_s {
 
     part_t *parts; /* index = partition id */
     size_t n_parts;
+    char *hold;    /* tests: the partitions not read ("," separated, with a "," on each side) */
     consumer_partition_t *info; /* for consumer_partitions */
     uint64_t generation;        /* bumped by each rewind: what was fetched or asked before is stale */
 
     uv_idle_t drain_idle;
     fetch_kick_t *kick;
 
-    /* Out-of-range partitions: their first and end offsets asked on the threadpool. */
-    uv_timer_t range_timer;
-    uv_work_t range_work;
-    bool range_running;
-    uint64_t range_generation;
-    /* One request's partitions and answers: allocated for it, freed when it is done. */
-    int32_t *range_ids;
-    int64_t *range_first;
-    int64_t *range_end;
-    int range_n;
-    rd_kafka_resp_err_t range_err;
+    offset_range_t *range; /* the first and end offsets of partitions out of range */
 
     uv_timer_t probe_timer;
     uv_work_t probe_work;
@@ -73,7 +64,6 @@ struct consumer_s {
 };
 
 static void consumer_drain(consumer_t *c);
-static void range_schedule(consumer_t *c, uint64_t delay_ms);
 
 /* ---- reading ---- */
 
@@ -93,9 +83,22 @@ static void part_fetch_from(consumer_t *c, size_t p, int64_t offset, bool starte
                   rd_kafka_err2str(rd_kafka_last_error()));
 }
 
+/* Tests: a held partition is never read. */
+static bool part_held(const consumer_t *c, size_t p)
+{
+    char id[24];
+    snprintf(id, sizeof(id), ",%zu,", p);
+    return c->hold != NULL && strstr(c->hold, id) != NULL;
+}
+
 /* Arms the continuity check of partition p from where the state stands and fetches from there. */
 static void part_resume(consumer_t *c, size_t p, bool started)
 {
+    if (part_held(c, p)) {
+        /* Never started: the continuity check waits for ever, so the partition never counts as caught up. */
+        c->parts[p].check.phase = CONTINUITY_ASKING;
+        return;
+    }
     position_t pos = positions_get(c->positions, (int32_t)p);
     int64_t from = continuity_start(&c->parts[p].check, &pos);
     part_fetch_from(c, p, from, started);
@@ -122,7 +125,7 @@ static void on_out_of_range(consumer_t *c, int32_t p)
     log_warn("offset_out_of_range", "%s [%d]: the offset asked for is not in the partition: asking for its range",
              c->topic, (int)p);
     continuity_out_of_range(&c->parts[p].check);
-    range_schedule(c, 0);
+    offset_range_ask(c->range, p);
 }
 
 /* One message of partition p; @returns false when it made the owner rewind (the rest of the batch is stale). */
@@ -207,98 +210,31 @@ static void consumer_drain(consumer_t *c)
     uv_idle_start(&c->drain_idle, on_drain_idle);
 }
 
-/* ---- the first and end offsets of partitions out of range, asked on the threadpool ---- */
+/* ---- offsets out of range ---- */
 
-/* Threadpool: first and end offsets of the partitions waiting for them. */
-static void range_work(uv_work_t *req)
+/* The range of a partition whose offset was out of range (offset_range.h). */
+static void on_range(int32_t p, int64_t first, int64_t end, void *data)
 {
-    consumer_t *c = req->data;
-    c->range_err = kafka_list_offsets(c->rk, c->topic, c->range_ids, RD_KAFKA_OFFSET_BEGINNING, c->range_first,
-                                      c->range_n, PROBE_TIMEOUT_MS);
-    if (c->range_err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        c->range_err = kafka_list_offsets(c->rk, c->topic, c->range_ids, RD_KAFKA_OFFSET_END, c->range_end, c->range_n,
-                                          PROBE_TIMEOUT_MS);
-}
-
-static void range_free(consumer_t *c)
-{
-    free(c->range_ids);
-    free(c->range_first);
-    free(c->range_end);
-    c->range_ids = NULL;
-    c->range_first = c->range_end = NULL;
-    c->range_n = 0;
-}
-
-static void range_done(uv_work_t *req, int status)
-{
-    consumer_t *c = req->data;
-    c->range_running = false;
-    if (status != 0 || c->closing || c->range_generation != c->generation) {
-        range_free(c);
-        range_schedule(c, 0); /* a rewind came meanwhile: whoever still waits asks again */
+    consumer_t *c = data;
+    part_t *pt = &c->parts[p];
+    if (pt->check.phase != CONTINUITY_ASKING)
         return;
+    position_t pos = positions_get(c->positions, p);
+    int64_t from;
+    char why[256];
+    switch (continuity_range(&pt->check, &pos, first, end, &from, why, sizeof(why))) {
+    case CONTINUITY_RESET:
+        consumer_reset(c, p, why); /* rewound: every partition starts again */
+        return;
+    case CONTINUITY_SKIP:
+        c->cb.on_deleted(p, from, c->cb.data);
+        break;
+    default:
+        break;
     }
-    if (c->range_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_warn("offset_range_failed", "%s: the offsets of %d partition(s): %s; asking again", c->topic,
-                 c->range_n, rd_kafka_err2str(c->range_err));
-        range_free(c);
-        range_schedule(c, RANGE_RETRY_MS);
-        return;
-    }
-    for (int i = 0; i < c->range_n && c->range_generation == c->generation; i++) {
-        int32_t p = c->range_ids[i];
-        part_t *pt = &c->parts[p];
-        position_t pos = positions_get(c->positions, p);
-        int64_t from;
-        char why[256];
-        if (pt->check.phase != CONTINUITY_ASKING)
-            continue;
-        switch (continuity_range(&pt->check, &pos, c->range_first[i], c->range_end[i], &from, why, sizeof(why))) {
-        case CONTINUITY_RESET:
-            consumer_reset(c, p, why); /* rewound: every partition starts again */
-            continue;
-        case CONTINUITY_SKIP:
-            c->cb.on_deleted(p, from, c->cb.data);
-            break;
-        default:
-            break;
-        }
-        log_info("partition_range", "%s [%d] holds offsets %lld..%lld: reading on from %lld", c->topic, (int)p,
-                 (long long)c->range_first[i], (long long)c->range_end[i], (long long)from);
-        part_fetch_from(c, (size_t)p, from, true);
-    }
-    range_free(c);
-    range_schedule(c, 0);
-}
-
-static void on_range_timer(uv_timer_t *t)
-{
-    consumer_t *c = t->data;
-    if (c->closing || c->range_running)
-        return;
-    int n = 0;
-    for (size_t p = 0; p < c->n_parts; p++)
-        n += c->parts[p].check.phase == CONTINUITY_ASKING;
-    if (n == 0)
-        return;
-    c->range_ids = xmalloc((size_t)n * sizeof(*c->range_ids));
-    c->range_first = xmalloc((size_t)n * sizeof(*c->range_first));
-    c->range_end = xmalloc((size_t)n * sizeof(*c->range_end));
-    for (size_t p = 0; p < c->n_parts; p++)
-        if (c->parts[p].check.phase == CONTINUITY_ASKING)
-            c->range_ids[c->range_n++] = (int32_t)p;
-    c->range_running = true;
-    c->range_generation = c->generation;
-    c->range_work.data = c;
-    uv_queue_work(c->loop, &c->range_work, range_work, range_done);
-}
-
-/* Asks for the range of every partition waiting for it, after delay_ms (unless a request is on its way). */
-static void range_schedule(consumer_t *c, uint64_t delay_ms)
-{
-    if (!c->closing && !c->range_running)
-        uv_timer_start(&c->range_timer, on_range_timer, delay_ms, 0);
+    log_info("partition_range", "%s [%d] holds offsets %lld..%lld: reading on from %lld", c->topic, (int)p,
+             (long long)first, (long long)end, (long long)from);
+    part_fetch_from(c, (size_t)p, from, true);
 }
 
 /* ---- the probe: partitions and, at start, the end offsets to catch up with ---- */
@@ -362,10 +298,16 @@ static void consumer_start_partitions(consumer_t *c, size_t count)
         pt->info.end_offset = -1;
         pt->info.start_end_offset = c->probe_high != NULL ? c->probe_high[p] : 0;
         part_resume(c, p, false);
+        if (part_held(c, p)) {
+            log_warn("partition_held", "%s [%zu] is held (tests): not read", c->topic, p);
+            continue;
+        }
         log_info("partition_assigned", "%s [%zu] from offset %lld, end at start %lld", c->topic, p,
                  (long long)positions_get(c->positions, (int32_t)p).next_offset, (long long)pt->info.start_end_offset);
     }
     c->n_parts = count;
+    if (c->cb.on_partitions != NULL)
+        c->cb.on_partitions(count, c->cb.data);
 }
 
 /* The topic as a probe found it, against the state: @returns false when it made the owner rewind. */
@@ -489,6 +431,11 @@ consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, const co
     c->cb = *cb;
     c->positions = positions;
     c->topic = xstrdup(cfg->topic);
+    if (cfg->hold_partitions != NULL && cfg->hold_partitions[0] != '\0') {
+        size_t n = strlen(cfg->hold_partitions) + 3;
+        c->hold = xmalloc(n);
+        snprintf(c->hold, n, ",%s,", cfg->hold_partitions);
+    }
     snprintf(c->last_error, sizeof(c->last_error), "Kafka not reached yet");
     c->rkt = rd_kafka_topic_new(c->rk, c->topic, NULL);
     c->queue = rd_kafka_queue_new(c->rk);
@@ -496,8 +443,7 @@ consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, const co
     uv_idle_init(loop, &c->drain_idle);
     c->drain_idle.data = c;
     c->kick = fetch_kick_new(loop, c->rk, c->topic, kick_position, c);
-    uv_timer_init(loop, &c->range_timer);
-    c->range_timer.data = c;
+    c->range = offset_range_new(loop, c->rk, c->topic, on_range, c);
     uv_timer_init(loop, &c->probe_timer);
     c->probe_timer.data = c;
     uv_timer_start(&c->probe_timer, on_probe_timer, 0, 0);
@@ -508,6 +454,7 @@ void consumer_rewind(consumer_t *c, const positions_t *positions)
 {
     c->positions = positions;
     c->generation++;
+    offset_range_forget(c->range);
     c->topic_lost = false;
     /* Caught up again only with the end offsets of the topic as it is now. */
     c->have_start_ends = false;
@@ -516,17 +463,25 @@ void consumer_rewind(consumer_t *c, const positions_t *positions)
         c->parts[p].info.end_offset = -1;
         part_resume(c, p, true);
     }
+    if (c->cb.on_partitions != NULL && c->n_parts > 0)
+        c->cb.on_partitions(c->n_parts, c->cb.data);
     uv_timer_start(&c->probe_timer, on_probe_timer, 0, 0);
+}
+
+int64_t consumer_partition_end(consumer_t *c, int32_t partition)
+{
+    if (partition < 0 || (size_t)partition >= c->n_parts)
+        return -1;
+    int64_t lo, hi;
+    if (rd_kafka_get_watermark_offsets(c->rk, c->topic, partition, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0)
+        return hi;
+    return c->have_start_ends ? c->parts[partition].info.start_end_offset : -1;
 }
 
 const consumer_partition_t *consumer_partitions(consumer_t *c, size_t *n)
 {
     for (size_t p = 0; p < c->n_parts; p++) {
-        int64_t lo, hi;
-        /* Cached from fetch responses: no network round trip. */
-        if (rd_kafka_get_watermark_offsets(c->rk, c->topic, (int32_t)p, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            hi >= 0)
-            c->parts[p].info.end_offset = hi;
+        c->parts[p].info.end_offset = consumer_partition_end(c, (int32_t)p);
         c->info[p] = c->parts[p].info;
     }
     *n = c->n_parts;
@@ -589,22 +544,30 @@ void consumer_close(consumer_t *c)
     c->closing = true;
     uv_close((uv_handle_t *)&c->probe_timer, NULL);
     uv_close((uv_handle_t *)&c->drain_idle, NULL);
-    uv_close((uv_handle_t *)&c->range_timer, NULL);
+    offset_range_close(c->range);
     fetch_kick_close(c->kick);
     kafka_waker_close(c->waker);
     c->waker = NULL;
 }
 
+bool consumer_busy(const consumer_t *c)
+{
+    return c->probe_running || fetch_kick_busy(c->kick) || offset_range_busy(c->range);
+}
+
 void consumer_free(consumer_t *c)
 {
     /*
-     * A probe, a fetch kick or a range request still running on the threadpool uses rk and writes into c: wait
-     * for them (bounded by PROBE_TIMEOUT_MS and KICK_TIMEOUT_MS; consumer_close stopped new ones) instead of
-     * destroying both under them.
+     * After the loop ended, so nothing of ours is on the threadpool (consumer_close stopped new work; the loop ran
+     * until the work on its way ended). Were something still there, it would use rk and write into c: they are
+     * left to the process exit rather than freed under it.
      */
-    while (c->probe_running || fetch_kick_busy(c->kick) || c->range_running)
-        uv_run(c->loop, UV_RUN_ONCE);
+    if (consumer_busy(c)) {
+        log_error("consumer_busy", "librdkafka is still in use on the threadpool: left to the process exit");
+        return;
+    }
     fetch_kick_free(c->kick);
+    offset_range_free(c->range);
     for (size_t p = 0; p < c->n_parts; p++)
         rd_kafka_consume_stop(c->rkt, (int32_t)p);
     rd_kafka_queue_destroy(c->queue);
@@ -612,7 +575,7 @@ void consumer_free(consumer_t *c)
     rd_kafka_destroy(c->rk);
     free(c->parts);
     free(c->info);
-    range_free(c);
+    free(c->hold);
     free(c->topic);
     free(c);
 }

@@ -39,6 +39,8 @@ typedef struct consumer_callbacks_s {
      * state and calls consumer_rewind with its positions, before returning.
      */
     void (*on_reset)(const char *reason, void *data);
+    /* The topic has count partitions (called when they are found, and again after a rewind). */
+    void (*on_partitions)(size_t count, void *data);
     void *data;
 } consumer_callbacks_t;
 
@@ -46,6 +48,9 @@ typedef struct consumer_config_s {
     const char *bootstrap_servers;
     const char *topic;
     const config_kv_t *kafka_props;
+    /* Tests only: partitions not read at all (comma-separated ids, NULL: none). They still count as partitions
+     * of the topic, with all their messages left to read. */
+    const char *hold_partitions;
 } consumer_config_t;
 
 /* Per-partition view for /status; where the state stands is the positions'. */
@@ -67,6 +72,8 @@ void consumer_rewind(consumer_t *c, const positions_t *positions);
 
 /* Partitions known so far (array owned by the consumer, valid until the next loop callback). */
 const consumer_partition_t *consumer_partitions(consumer_t *c, size_t *n);
+/* The partition's end: its high watermark last seen, else the one seen at start; -1 when unknown. */
+int64_t consumer_partition_end(consumer_t *c, int32_t partition);
 /* True once partitions are known, each checked and read up to the end offset seen at start (or rewind). */
 bool consumer_caught_up(const consumer_t *c);
 /* True when Kafka answers and the state holds every partition's messages up to the end last seen. */
@@ -76,10 +83,12 @@ bool consumer_kafka_ok(const consumer_t *c);
 /* True once a probe failed to reach the cluster and none has reached it since start. */
 bool consumer_kafka_unreached(const consumer_t *c);
 const char *consumer_last_error(const consumer_t *c);
+/* True while a probe, a fetch kick or an offset request waits on the threadpool (they use librdkafka). */
+bool consumer_busy(const consumer_t *c);
 /* Fetcher wake-ups sent so far (see the fetch kick in consumer.c). */
 uint64_t consumer_fetch_kicks(const consumer_t *c);
 
-/* Stops the probe and wake-ups (the loop can end), then consumer_free after uv_run. */
+/* Stops the probe and wake-ups: what is on the threadpool ends by itself, then the loop can end. */
 void consumer_close(consumer_t *c);
 void consumer_free(consumer_t *c);
 

@@ -17,9 +17,10 @@
 static void on_index(h2o_req_t *req, void *data)
 {
     (void)data;
-    static const char *const endpoints[] = {"GET /", "GET /top10_source_airport", "GET /top10_equipment_30min_window",
+    static const char *const endpoints[] = {"GET /",           "GET /top10_source_airport",
+                                            "GET /top10_equipment_30min_window", "GET /windows",
                                             "GET /dump_table", "GET /status", "GET /healthz", "GET /readyz",
-                                            "GET /metrics", NULL};
+                                            "GET /metrics",    NULL};
     struct json_object *arr = json_object_new_array();
     for (size_t i = 0; endpoints[i] != NULL; i++)
         json_object_array_add(arr, json_object_new_string(endpoints[i]));
@@ -129,6 +130,58 @@ static void on_top_windows(h2o_req_t *req, void *data)
     send_top(req, q, &q->top_windows, render_top_windows);
 }
 
+static struct json_object *event_time_json(bool has, int64_t us);
+
+/* ---- /windows: every window held, and why it is or is not final ---- */
+
+static const char *window_state(const windows_t *w, const window_info_t *info, bool has_wm, int64_t wm)
+{
+    if (!has_wm || info->end_us > wm)
+        return "open";
+    /* The next watermark step of one slide evicts it. */
+    return info->end_us + windows_retention_us(w) <= wm + windows_slide_us(w) ? "evicting" : "closed";
+}
+
+static void on_windows(h2o_req_t *req, void *data)
+{
+    query_t *q = data;
+    static const char *const allowed[] = {NULL};
+    char err[256];
+    size_t qlen;
+    const char *qs = http_req_query(req, &qlen);
+    if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0) {
+        http_send_error(req, 400, "%s", err);
+        return;
+    }
+    const windows_t *w = views_windows(q->views);
+    int64_t wm;
+    bool has_wm = windows_watermark(w, &wm);
+    struct json_object *arr = json_object_new_array_ext((int)windows_held(w));
+    char start[TIMESTAMP_WINDOW_LEN + 1], end[TIMESTAMP_WINDOW_LEN + 1], evicts[TIMESTAMP_WINDOW_LEN + 1];
+    for (size_t i = 0; i < windows_held(w); i++) {
+        window_info_t info;
+        windows_info(w, i, &info);
+        timestamp_format_window(info.start_us, start);
+        timestamp_format_window(info.end_us, end);
+        timestamp_format_window(info.end_us + windows_retention_us(w), evicts);
+        /* Keys in sorted order, as the envelope keeps them. */
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "end", json_object_new_string(end));
+        json_object_object_add(o, "equipment", json_object_new_int64((int64_t)info.equipment));
+        json_object_object_add(o, "events", json_object_new_int64((int64_t)info.events));
+        json_object_object_add(o, "evicted_at_watermark", json_object_new_string(evicts));
+        json_object_object_add(o, "start", json_object_new_string(start));
+        json_object_object_add(o, "state", json_object_new_string(window_state(w, &info, has_wm, wm)));
+        json_object_object_add(o, "top_count", json_object_new_int64((int64_t)info.top.count));
+        json_object_object_add(o, "top_equipment", json_object_new_string_len(info.top.key, (int)info.top.len));
+        json_object_object_add(o, "watermark", event_time_json(has_wm, wm));
+        json_object_array_add(arr, o);
+    }
+    add_state_age(req, q);
+    http_send_envelope(req, 200, false, "windows", arr);
+    json_object_put(arr);
+}
+
 /* ---- /dump_table: streamed by absolute sequence number, so rows arriving meanwhile do not shift it ---- */
 
 typedef struct dump_stream_s {
@@ -225,6 +278,16 @@ static void on_dump_table(h2o_req_t *req, void *data)
 
 /* ---- status and probes ---- */
 
+/* An event time as the events carry it ("YYYY-MM-DD HH:MM:SS.ffffff"), or null. */
+static struct json_object *event_time_json(bool has, int64_t us)
+{
+    if (!has)
+        return NULL;
+    char when[TIMESTAMP_EVENT_LEN + 1];
+    timestamp_format_event(us, when);
+    return json_object_new_string(when);
+}
+
 /* Where the state stands in partition p, beside what the consumer last saw of it (end -1: not seen yet). */
 static struct json_object *partition_json(query_t *q, size_t p, int64_t end, int64_t *lag)
 {
@@ -232,6 +295,8 @@ static struct json_object *partition_json(query_t *q, size_t p, int64_t end, int
     *lag = end >= 0 ? end - pos.next_offset : -1;
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "end_offset", json_object_new_int64(end));
+    json_object_object_add(o, "event_time", event_time_json(pos.has_time, pos.event_us));
+    json_object_object_add(o, "idle", json_object_new_boolean(views_partition_idle(q->views, (int32_t)p)));
     json_object_object_add(o, "lag", json_object_new_int64(*lag));
     json_object_object_add(o, "next_offset", json_object_new_int64(pos.next_offset));
     json_object_object_add(o, "offsets_skipped", json_object_new_int64((int64_t)pos.skipped));
@@ -275,6 +340,7 @@ static void on_status(h2o_req_t *req, void *data)
     json_object_object_add(o, "topic", json_object_new_string(q->cfg.topic));
     json_object_object_add(o, "topic_resets", json_object_new_int64((int64_t)q->topic_resets));
     json_object_object_add(o, "undecodable_messages", json_object_new_int64((int64_t)st->undecodable));
+    json_object_object_add(o, "watermark", event_time_json(st->has_watermark, st->watermark_us));
     json_object_object_add(o, "windows_held", json_object_new_int64((int64_t)st->windows_held));
     struct json_object *arr = json_object_new_array();
     json_object_array_add(arr, o);
@@ -344,6 +410,35 @@ static void on_metrics(h2o_req_t *req, void *data)
         else
             metrics_write_sample(&out, "query_consumer_lag", labels, (double)(lag > 0 ? lag : 0));
     }
+    if (st->has_watermark)
+        metrics_write_gauge(&out, "query_watermark_seconds", "The windows' watermark (event time, Unix seconds).", "",
+                            (double)st->watermark_us / 1e6);
+    const positions_t *positions = views_positions(q->views);
+    for (size_t p = 0; p < positions_count(positions); p++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "partition=\"%zu\"", p);
+        bool idle = views_partition_idle(q->views, (int32_t)p);
+        if (p == 0) {
+            metrics_write_gauge(&out, "query_partition_idle", "1 while the partition does not hold the watermark.",
+                                labels, idle ? 1 : 0);
+        } else {
+            metrics_write_sample(&out, "query_partition_idle", labels, idle ? 1 : 0);
+        }
+    }
+    for (size_t p = 0, first = 1; p < positions_count(positions); p++) {
+        position_t pos = positions_get(positions, (int32_t)p);
+        if (!pos.has_time)
+            continue;
+        char labels[64];
+        snprintf(labels, sizeof(labels), "partition=\"%zu\"", p);
+        if (first)
+            metrics_write_gauge(&out, "query_partition_event_time_seconds",
+                                "The latest event time applied from the partition (Unix seconds).", labels,
+                                (double)pos.event_us / 1e6);
+        else
+            metrics_write_sample(&out, "query_partition_event_time_seconds", labels, (double)pos.event_us / 1e6);
+        first = 0;
+    }
     metrics_write_histogram(&out, "query_event_to_view_latency_seconds",
                             "From the event's datetime to its application in the views.", &q->latency);
     http_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
@@ -354,6 +449,7 @@ const http_route_t query_routes[] = {
     {"/", false, HTTP_GET, on_index},
     {"/top10_source_airport", false, HTTP_GET, on_top_airports},
     {"/top10_equipment_30min_window", false, HTTP_GET, on_top_windows},
+    {"/windows", false, HTTP_GET, on_windows},
     {"/dump_table", false, HTTP_GET, on_dump_table},
     {"/status", false, HTTP_GET, on_status},
     {"/healthz", false, HTTP_GET, on_healthz},

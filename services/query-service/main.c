@@ -20,7 +20,9 @@ int main(int argc, char **argv)
         .state_dir = "var/query-state",
         .results_dir = "results",
         .window_seconds = 30,
+        .window_slide_seconds = -1,
         .grace_seconds = -1,
+        .idle_timeout_seconds = 30,
         .retention_seconds = 3600,
         .recent_capacity = 100000,
         .snapshot_interval_ms = 2000,
@@ -54,13 +56,17 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
     uv_loop_t *loop = uv_default_loop();
+    rc = 0;
     if (query_start(&q, loop, errstr, sizeof(errstr)) != 0) {
         log_error("start_failed", "%s", errstr);
-        query_free(&q);
-        return 1;
+        rc = 1;
+    } else {
+        /* Until SIGTERM or SIGINT, and then until the shutdown has written and closed everything. */
+        uv_run(loop, UV_RUN_DEFAULT);
     }
-    uv_run(loop, UV_RUN_DEFAULT);
-    query_free(&q);
-    log_info("stopped", "query-service stopped");
-    return 0;
+    /* The close callbacks of what query_free closed (once only if the shutdown deadline left connections). */
+    uv_run(loop, query_free(&q) ? UV_RUN_DEFAULT : UV_RUN_NOWAIT);
+    if (rc == 0)
+        log_info("stopped", "query-service stopped");
+    return rc;
 }

@@ -63,6 +63,24 @@ uint64_t positions_skip_to(positions_t *p, int32_t partition, int64_t first_kept
     return n;
 }
 
+bool positions_note_time(positions_t *p, int32_t partition, int64_t event_us)
+{
+    if (partition < 0)
+        return false;
+    position_t *s = slot(p, partition);
+    if (s->has_time && event_us <= s->event_us)
+        return false;
+    s->has_time = true;
+    s->event_us = event_us;
+    return true;
+}
+
+void positions_ensure(positions_t *p, size_t count)
+{
+    if (count > p->n)
+        slot(p, (int32_t)(count - 1));
+}
+
 void positions_set(positions_t *p, int32_t partition, const position_t *pos)
 {
     if (partition < 0)
@@ -75,7 +93,7 @@ void positions_set(positions_t *p, int32_t partition, const position_t *pos)
 position_t positions_get(const positions_t *p, int32_t partition)
 {
     if (partition < 0 || (size_t)partition >= p->n)
-        return (position_t){0, 0, 0};
+        return (position_t){0, 0, 0, false, 0};
     return p->parts[partition];
 }
 

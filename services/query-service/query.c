@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "evicted_log.h"
 #include "results_csv.h"
 #include "snapshot.h"
 #include "timestamp.h"
@@ -23,9 +24,13 @@ size_t query_config_options(query_config_t *cfg, config_option_t *out, size_t ma
         {"topic", "TOPIC", CONFIG_STRING, &cfg->topic, 0, 0, "topic of AirlineRouteEvents to read"},
         {"state-dir", "STATE_DIR", CONFIG_STRING, &cfg->state_dir, 0, 0, "where snapshots are kept"},
         {"results-dir", "RESULTS_DIR", CONFIG_STRING, &cfg->results_dir, 0, 0, "where the CSV results are written"},
-        {"window-seconds", "WINDOW_SECONDS", CONFIG_INT, &cfg->window_seconds, 1, 86400, "tumbling window size"},
+        {"window-seconds", "WINDOW_SECONDS", CONFIG_INT, &cfg->window_seconds, 1, 86400, "window size"},
+        {"window-slide-seconds", "WINDOW_SLIDE_SECONDS", CONFIG_INT, &cfg->window_slide_seconds, -1, 86400,
+         "distance between window starts, dividing the size (-1: the size, tumbling windows)"},
         {"grace-seconds", "GRACE_SECONDS", CONFIG_INT, &cfg->grace_seconds, -1, 86400,
-         "how late an event may be (-1: one window)"},
+         "how far behind its partition's event time an event may be (-1: one window)"},
+        {"idle-timeout-seconds", "IDLE_TIMEOUT_SECONDS", CONFIG_INT, &cfg->idle_timeout_seconds, 0, 86400,
+         "a partition with nothing to read and no new event for this long stops holding the watermark (0: never)"},
         {"retention-seconds", "RETENTION_SECONDS", CONFIG_INT, &cfg->retention_seconds, 0, 30 * 86400,
          "how long closed windows are kept before eviction"},
         {"recent-capacity", "RECENT_CAPACITY", CONFIG_INT, &cfg->recent_capacity, 1, 10000000,
@@ -73,6 +78,8 @@ static void on_message(const rd_kafka_message_t *msg, uint64_t fingerprint, void
 {
     query_t *q = data;
     record_id_t rec = {msg->partition, msg->offset, fingerprint};
+    if (msg->partition >= 0 && (size_t)msg->partition < q->n_seen)
+        q->seen_us[msg->partition] = q->clock_us;
     route_event_t ev;
     char err[256];
     int64_t event_us;
@@ -122,7 +129,7 @@ static void query_note_current(query_t *q)
 static void query_serialize_snapshot(query_t *q, buf_t *out)
 {
     query_note_current(q);
-    q->snapshot_evicted.file_len = results_csv_evicted_state(q->csv, &q->snapshot_evicted.pending);
+    q->snapshot_evicted.file_len = evicted_log_state(q->evicted, &q->snapshot_evicted.pending);
     snapshot_state_t s = {q->views, q->cfg.topic, q->snapshot_evicted, q->current_at_us};
     snapshot_serialize(&s, out);
 }
@@ -134,16 +141,47 @@ static void snapshot_work(uv_work_t *req)
     snapshot_write_file(q->cfg.state_dir, &q->snapshot_buf, q->snapshot_error, sizeof(q->snapshot_error));
 }
 
+static void query_final_snapshot(query_t *q);
+static void on_final_written(void *data);
+
 static void snapshot_done(uv_work_t *req, int status)
 {
     query_t *q = req->data;
     q->snapshot_running = false;
+    size_t len = q->snapshot_buf.len;
     /* Megabytes every few seconds: given back between snapshots rather than held (serializing refills it). */
     buf_free(&q->snapshot_buf);
     if (status == 0 && q->snapshot_error[0] != '\0')
-        log_error("snapshot_failed", "%s", q->snapshot_error);
+        log_error("snapshot_failed", "%s%s", q->final_snapshot_queued ? "final snapshot: " : "", q->snapshot_error);
     else if (status == 0)
         q->snapshots_written++;
+    if (!q->shutting_down)
+        return;
+    if (!q->final_snapshot_queued) {
+        query_final_snapshot(q); /* the periodic one ended: now the final one */
+        return;
+    }
+    if (status == 0 && q->snapshot_error[0] == '\0')
+        log_info("snapshot_written", "final snapshot: %zu bytes", len);
+    on_final_written(q);
+}
+
+/*
+ * The state as it is now, written on the threadpool like the periodic ones; then the CSV writers finish their files
+ * (equipment_windows.csv appends the rows this snapshot counts as pending: a restart cuts the file back to the
+ * length it recorded and appends them again).
+ */
+static void query_final_snapshot(query_t *q)
+{
+    q->final_snapshot_queued = true;
+    query_serialize_snapshot(q, &q->snapshot_buf);
+    q->snapshot_running = true;
+    q->snapshot_work.data = q;
+    uv_queue_work(q->loop, &q->snapshot_work, snapshot_work, snapshot_done);
+    results_csv_close(q->csv, on_final_written, q);
+    q->csv = NULL;
+    evicted_log_close(q->evicted, on_final_written, q);
+    q->evicted = NULL;
 }
 
 static void on_snapshot_timer(uv_timer_t *t)
@@ -159,9 +197,47 @@ static void on_snapshot_timer(uv_timer_t *t)
     uv_queue_work(q->loop, &q->snapshot_work, snapshot_work, snapshot_done);
 }
 
+/*
+ * Idleness, checked every second: a partition with nothing left to read and no message for
+ * --idle-timeout-seconds stops holding the watermark back; when every partition is idle the watermark follows the
+ * wall clock. A partition with a backlog is never idle, however long its fetch takes.
+ */
+static void query_check_idle(query_t *q, int64_t now)
+{
+    if (q->cfg.idle_timeout_seconds <= 0)
+        return;
+    int64_t timeout_us = (int64_t)q->cfg.idle_timeout_seconds * 1000000;
+    positions_t *positions = views_positions(q->views);
+    for (size_t p = 0; p < positions_count(positions); p++) {
+        int64_t end = consumer_partition_end(q->consumer, (int32_t)p);
+        int64_t seen = p < q->n_seen ? q->seen_us[p] : q->started_us;
+        bool idle = end >= 0 && positions_get(positions, (int32_t)p).next_offset >= end && now - seen >= timeout_us;
+        if (idle != views_partition_idle(q->views, (int32_t)p))
+            log_info(idle ? "partition_idle" : "partition_active", "%s [%zu] %s", q->cfg.topic, p,
+                     idle ? "is idle: it no longer holds the watermark back" : "is active again");
+        views_set_idle(q->views, (int32_t)p, idle);
+    }
+    views_advance_clock(q->views, now);
+}
+
 static void on_current_timer(uv_timer_t *t)
 {
-    query_note_current(t->data);
+    query_t *q = t->data;
+    query_note_current(q);
+    query_check_idle(q, timestamp_now_us());
+}
+
+/* The topic's partitions: each holds the watermark back until it has an event time or is idle. */
+static void on_partitions(size_t count, void *data)
+{
+    query_t *q = data;
+    views_add_partitions(q->views, count);
+    if (count > q->n_seen) {
+        q->seen_us = xrealloc(q->seen_us, count * sizeof(*q->seen_us));
+        for (size_t p = q->n_seen; p < count; p++)
+            q->seen_us[p] = timestamp_now_us();
+        q->n_seen = count;
+    }
 }
 
 static views_config_t query_views_config(query_t *q)
@@ -169,11 +245,12 @@ static views_config_t query_views_config(query_t *q)
     views_config_t vc;
     memset(&vc, 0, sizeof(vc));
     vc.window_us = (int64_t)q->cfg.window_seconds * 1000000;
+    vc.slide_us = q->cfg.window_slide_seconds < 0 ? vc.window_us : (int64_t)q->cfg.window_slide_seconds * 1000000;
     vc.grace_us = q->cfg.grace_seconds < 0 ? vc.window_us : (int64_t)q->cfg.grace_seconds * 1000000;
     vc.retention_us = (int64_t)q->cfg.retention_seconds * 1000000;
     vc.recent_capacity = (size_t)q->cfg.recent_capacity;
-    vc.on_evicted = results_csv_on_evicted;
-    vc.on_evicted_data = q->csv;
+    vc.on_evicted = evicted_log_on_row;
+    vc.on_evicted_data = q->evicted;
     return vc;
 }
 
@@ -214,7 +291,7 @@ static void query_restore(query_t *q)
         log_error("snapshot_corrupt", "%s: rebuilding from the start of the topic", err);
     }
     /* equipment_windows.csv follows the state: as the snapshot left it, or empty when rebuilding from the start. */
-    results_csv_restore_evicted(q->csv, rc == 0 ? s.evicted.file_len : 0, s.evicted.pending.data, s.evicted.pending.len);
+    evicted_log_restore(q->evicted, rc == 0 ? s.evicted.file_len : 0, s.evicted.pending.data, s.evicted.pending.len);
     query_use_views(q, rc == 0 ? s.views : views_new(&vc));
     s.views = NULL; /* now q's */
     snapshot_state_clear(&s);
@@ -237,7 +314,7 @@ static void on_reset(const char *reason, void *data)
     q->ready = false;
     views_t *old = q->views;
     views_config_t vc = query_views_config(q);
-    results_csv_reset_evicted(q->csv);
+    evicted_log_reset(q->evicted);
     query_use_views(q, views_new(&vc));
     q->snapshot_version = UINT64_MAX; /* the empty state is saved at once */
     consumer_rewind(q->consumer, views_positions(q->views));
@@ -263,6 +340,14 @@ static int make_dir(const char *dir, char *errstr, size_t errstr_size)
 int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
 {
     q->loop = loop;
+    q->started_us = timestamp_now_us();
+    long size = q->cfg.window_seconds, slide = q->cfg.window_slide_seconds;
+    if (slide > 0 && (slide > size || size % slide != 0 || size / slide > WINDOWS_MAX_PER_EVENT)) {
+        snprintf(errstr, errstr_size,
+                 "--window-slide-seconds %ld must divide --window-seconds %ld (at most %d windows per event)", slide,
+                 size, WINDOWS_MAX_PER_EVENT);
+        return -1;
+    }
     metrics_histogram_init_latency(&q->latency);
     if (make_dir(q->cfg.state_dir, errstr, errstr_size) != 0 || make_dir(q->cfg.results_dir, errstr, errstr_size) != 0)
         return -1;
@@ -277,10 +362,13 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
     if (http_server_listen(q->http, q->cfg.listen, (int)q->cfg.port, errstr, errstr_size) != 0)
         return -1;
     q->csv = results_csv_new(loop, q->cfg.results_dir);
+    q->evicted = evicted_log_new(loop, q->cfg.results_dir);
     query_restore(q);
     /* The consumer reads where the restored state stands: it has no offsets of its own. */
-    consumer_config_t cc = {q->cfg.bootstrap_servers, q->cfg.topic, &q->cfg.kafka_props};
-    consumer_callbacks_t cb = {on_message, on_deleted, on_reset, q};
+    /* FRS_TEST_HOLD_PARTITIONS: tests only (a partition consumed later: tests/integration/test_query_event_time). */
+    consumer_config_t cc = {q->cfg.bootstrap_servers, q->cfg.topic, &q->cfg.kafka_props,
+                            getenv("FRS_TEST_HOLD_PARTITIONS")};
+    consumer_callbacks_t cb = {on_message, on_deleted, on_reset, on_partitions, q};
     q->consumer = consumer_new(loop, &cc, &cb, views_positions(q->views), errstr, errstr_size);
     if (q->consumer == NULL)
         return -1;
@@ -323,6 +411,37 @@ int64_t query_state_age_seconds(const query_t *q)
     return age > 0 ? age : 0;
 }
 
+#define SHUTDOWN_DEADLINE_MS 3000 /* within the 5 s promised, with room for the final writes */
+
+/*
+ * The final writes are done: the signals, watched until now so that a second one (a supervisor's SIGTERM after a
+ * Ctrl-C) never killed the process in the middle of them, are closed; that restores their default action, so from
+ * now on they are ignored.
+ */
+static void on_final_written(void *data)
+{
+    query_t *q = data;
+    if (--q->final_writes_left > 0)
+        return;
+    uv_close((uv_handle_t *)&q->sigterm, NULL);
+    uv_close((uv_handle_t *)&q->sigint, NULL);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+}
+
+/* Slow clients still hold connections: once nothing else is left, the loop ends without them. */
+static void on_deadline(uv_timer_t *t)
+{
+    query_t *q = t->data;
+    if (q->final_writes_left > 0 || consumer_busy(q->consumer)) {
+        uv_timer_start(t, on_deadline, 100, 0); /* bounded: each has its timeout */
+        return;
+    }
+    log_warn("shutdown_deadline", "HTTP connections still open after %d ms: stopping without them",
+             SHUTDOWN_DEADLINE_MS);
+    uv_stop(q->loop);
+}
+
 void query_begin_shutdown(query_t *q)
 {
     if (q->shutting_down)
@@ -330,42 +449,27 @@ void query_begin_shutdown(query_t *q)
     q->shutting_down = true;
     http_server_stop(q->http);
     consumer_close(q->consumer);
-    uv_timer_stop(&q->snapshot_timer);
     uv_close((uv_handle_t *)&q->snapshot_timer, NULL);
     uv_close((uv_handle_t *)&q->current_timer, NULL);
-    /* Idle keep-alive connections would keep the loop alive; the final writes happen in query_free. */
-    uv_stop(q->loop);
+    uv_timer_init(q->loop, &q->deadline_timer);
+    q->deadline_timer.data = q;
+    uv_timer_start(&q->deadline_timer, on_deadline, SHUTDOWN_DEADLINE_MS, 0);
+    uv_unref((uv_handle_t *)&q->deadline_timer); /* it fires only if something else still keeps the loop going */
+    q->final_writes_left = 3; /* the snapshot, the CSV files, equipment_windows.csv */
+    if (!q->snapshot_running)
+        query_final_snapshot(q); /* else once the running one ends (snapshot_done) */
 }
 
-void query_free(query_t *q)
+bool query_free(query_t *q)
 {
-    if (q->views != NULL && q->consumer != NULL && q->shutting_down) {
-        /* A snapshot job may still run: wait for it (it only touches snapshot_buf), then write the final one. */
-        while (q->snapshot_running)
-            uv_run(q->loop, UV_RUN_ONCE);
-        buf_t final = BUF_INIT;
-        char err[512];
-        query_serialize_snapshot(q, &final);
-        if (snapshot_write_file(q->cfg.state_dir, &final, err, sizeof(err)) != 0)
-            log_error("snapshot_failed", "final snapshot: %s", err);
-        else
-            log_info("snapshot_written", "final snapshot: %zu bytes", final.len);
-        buf_free(&final);
-    }
+    bool clean = true;
+    if (q->shutting_down)
+        uv_close((uv_handle_t *)&q->deadline_timer, NULL);
+    /* Start-up failed after the writers began: they close now (their timers would keep the loop alive). */
     if (q->csv != NULL)
-        results_csv_close(q->csv);
-    /*
-     * The signals are watched until here: a second SIGTERM (a supervisor's after a Ctrl-C) during the final
-     * snapshot is absorbed instead of killing the process in the middle of it. Closing the handles restores the
-     * default action, so from now on they are ignored: everything is written.
-     */
-    if (q->signals_watched) {
-        uv_close((uv_handle_t *)&q->sigterm, NULL);
-        uv_close((uv_handle_t *)&q->sigint, NULL);
-        signal(SIGTERM, SIG_IGN);
-        signal(SIGINT, SIG_IGN);
-    }
-    uv_run(q->loop, UV_RUN_NOWAIT);
+        results_csv_close(q->csv, NULL, NULL);
+    if (q->evicted != NULL)
+        evicted_log_close(q->evicted, NULL, NULL);
     if (q->consumer != NULL)
         consumer_free(q->consumer);
     if (q->views != NULL)
@@ -377,6 +481,8 @@ void query_free(query_t *q)
     buf_free(&q->top_airports.body);
     buf_free(&q->top_windows.body);
     if (q->http != NULL)
-        http_server_free(q->http);
+        clean = http_server_free(q->http);
+    free(q->seen_us);
     config_kv_free(&q->cfg.kafka_props);
+    return clean;
 }

@@ -26,7 +26,9 @@ typedef struct query_config_s {
     char *state_dir;
     char *results_dir;
     long window_seconds;
+    long window_slide_seconds; /* -1 = the window size (tumbling) */
     long grace_seconds; /* -1 = one window */
+    long idle_timeout_seconds; /* a partition with no new event for this long, and none to read, is idle; 0: never */
     long retention_seconds;
     long recent_capacity;
     long snapshot_interval_ms;
@@ -55,7 +57,10 @@ typedef struct query_s {
     char last_reset[512];      /* why the last one happened, "" when none */
     /* Wall clock when the views last held all the topic held (consumer_current), checked every second. */
     int64_t current_at_us;
-    uv_timer_t current_timer;
+    uv_timer_t current_timer; /* every second: the state's age, the partitions' idleness */
+    int64_t *seen_us;         /* index = partition: wall clock when its last message came (or start) */
+    size_t n_seen;
+    int64_t started_us;
 
     uint64_t undecodable_unlogged; /* since the last log line: logged at most once a second */
     int64_t undecodable_logged_us;
@@ -76,21 +81,35 @@ typedef struct query_s {
     uint64_t snapshots_written;
     char snapshot_error[256];
 
-    /* CSV results (results_csv.c). */
+    /* CSV results (results_csv.c) and equipment_windows.csv (evicted_log.c, part of the state). */
     struct results_csv_s *csv;
+    struct evicted_log_s *evicted;
 
     uv_signal_t sigterm;
     uv_signal_t sigint;
-    bool signals_watched; /* until query_free: a second signal never kills a shutdown */
+    bool signals_watched; /* until the final writes: a second signal never kills a shutdown */
     bool shutting_down;
+    /* Shutdown: the final snapshot, CSV files and equipment_windows.csv written on the threadpool; a deadline
+     * stops the loop if only HTTP connections are left then (slow clients). */
+    int final_writes_left;
+    bool final_snapshot_queued;
+    uv_timer_t deadline_timer;
 } query_t;
 
 size_t query_config_options(query_config_t *cfg, config_option_t *out, size_t max);
 /* Restores the snapshot (or starts fresh), starts consuming and serving. @returns 0 or -1 with errstr. */
 int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size);
-/* SIGTERM/SIGINT: stop accepting and consuming, final snapshot and CSVs, end the loop. */
+/*
+ * SIGTERM/SIGINT: stops accepting and consuming, writes the final snapshot and CSV files on the threadpool and
+ * closes every handle, so that the loop ends by itself (within the 5 s promised: a deadline stops it when only
+ * HTTP connections are left).
+ */
 void query_begin_shutdown(query_t *q);
-void query_free(query_t *q);
+/*
+ * After uv_run returned: frees what the loop no longer uses. @returns true when the loop can then be run to its end
+ * for the close callbacks, false when HTTP connections were left open (run it once, UV_RUN_NOWAIT).
+ */
+bool query_free(query_t *q);
 /*
  * Ready (latched): the state is restored and caught up with the end offsets seen at start; or a snapshot was
  * restored and Kafka has not answered since start (its last state is served, with its age). A rebuild after a

@@ -1,15 +1,17 @@
 /*
- * snapshot: the views and every partition's next offset, saved together as one file
- * (<state dir>/snapshot.bin), so a restart resumes exactly where the saved state ends.
+ * snapshot: the views and where they stand in every partition, saved together as one file
+ * (<state dir>/snapshot.bin), so a restart resumes exactly where the saved state ends. Written by
+ * snapshot_write.c, read by snapshot_read.c, both over binio.h; the layout is in snapshot_format.h.
  *
  * Format (integers little-endian):
  *   header   "FRSNAP01", u32 version (1), u32 zero, u64 body length
  *   body     sections: u32 tag, u32 zero, u64 length, bytes; each of TOPIC, OFFSETS, CONFIG, AIRPORTS,
- *            WINDOWS, RECENT exactly once; EVICTED, POSITIONS, COUNTERS, META at most once (unknown tags are
- *            skipped, so a release reads the snapshots of the releases before it and after it)
+ *            WINDOWS, RECENT exactly once; EVICTED, POSITIONS, COUNTERS, META, TIMES, SLIDE at most once.
+ *            Sections are only ever added and unknown tags are skipped, so a release reads the snapshots of the
+ *            releases before it and after it (tests/unit/data/snapshot-1ef21c0.bin is one of release 1ef21c0).
  *   trailer  u64 CRC-64-AVRO (route_schema_crc64_avro) of header and body
  * Loading checks everything (lengths, bounds, CRC, duplicates, window alignment, that the airport
- * counts add up to the events applied) before handing out anything.
+ * counts add up to the events applied, that the offsets account for the views) before handing out anything.
  */
 #ifndef QUERY_SNAPSHOT_H
 #define QUERY_SNAPSHOT_H

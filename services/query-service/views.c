@@ -12,6 +12,10 @@ struct views_s {
     windows_t *windows;
     recent_t *recent;
     positions_t *positions;
+    bool *idle; /* index = partition; not part of the state (the wall clock decides it) */
+    size_t n_idle;
+    bool has_min;    /* every partition that is not idle has an event time: min_us is their minimum */
+    int64_t min_us;
     uint64_t events_applied;
     uint64_t undecodable;
     uint64_t version;
@@ -22,6 +26,7 @@ void views_config_default(views_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->window_us = WINDOWS_DEFAULT_SIZE_US;
+    cfg->slide_us = WINDOWS_DEFAULT_SIZE_US;
     cfg->grace_us = WINDOWS_DEFAULT_SIZE_US;
     cfg->retention_us = WINDOWS_DEFAULT_RETENTION_US;
     cfg->recent_capacity = RECENT_DEFAULT_CAPACITY;
@@ -32,12 +37,14 @@ views_t *views_new(const views_config_t *cfg)
     views_t *v = xcalloc(1, sizeof(*v));
     v->cfg = *cfg;
     v->airports = counted_new(4096);
-    v->windows = windows_new(cfg->window_us, cfg->grace_us, cfg->retention_us, cfg->on_evicted, cfg->on_evicted_data);
+    v->windows = windows_new(cfg->window_us, cfg->slide_us, cfg->retention_us, cfg->on_evicted, cfg->on_evicted_data);
     v->recent = recent_new(cfg->recent_capacity);
     v->positions = positions_new();
     /* Record the values in effect, so that snapshots compare like with like. */
     v->cfg.window_us = windows_size_us(v->windows);
-    v->cfg.grace_us = windows_grace_us(v->windows);
+    v->cfg.slide_us = windows_slide_us(v->windows);
+    v->cfg.grace_us = cfg->grace_us < 0 ? v->cfg.window_us
+                                        : cfg->grace_us > WINDOWS_MAX_SPAN_US ? WINDOWS_MAX_SPAN_US : cfg->grace_us;
     v->cfg.retention_us = windows_retention_us(v->windows);
     v->cfg.recent_capacity = recent_capacity(v->recent);
     return v;
@@ -51,15 +58,58 @@ void views_free(views_t *v)
     windows_free(v->windows);
     recent_free(v->recent);
     positions_free(v->positions);
+    free(v->idle);
     free(v);
+}
+
+bool views_partition_idle(const views_t *v, int32_t partition)
+{
+    return partition >= 0 && (size_t)partition < v->n_idle && v->idle[partition];
+}
+
+/*
+ * The windows' watermark: the minimum of the event times of the partitions that are not idle, minus grace;
+ * none while one of those has no event time yet, or while every partition is idle (views_advance_clock).
+ */
+static void update_watermark(views_t *v)
+{
+    size_t n = positions_count(v->positions);
+    bool any = false;
+    int64_t min = 0;
+    v->has_min = false;
+    for (size_t p = 0; p < n; p++) {
+        if (views_partition_idle(v, (int32_t)p))
+            continue;
+        position_t pos = positions_get(v->positions, (int32_t)p);
+        if (!pos.has_time)
+            return;
+        if (!any || pos.event_us < min)
+            min = pos.event_us;
+        any = true;
+    }
+    if (!any)
+        return;
+    v->has_min = true;
+    v->min_us = min;
+    if (windows_advance(v->windows, min - v->cfg.grace_us))
+        v->version++;
 }
 
 int views_apply_at(views_t *v, const record_id_t *rec, const route_event_t *ev, int64_t datetime_us)
 {
+    position_t pos = positions_get(v->positions, rec->partition);
     counted_add(v->airports, ev->source_airport.ptr, ev->source_airport.len, 1);
-    windows_add(v->windows, datetime_us, ev->equipment.ptr, ev->equipment.len);
+    windows_add(v->windows, datetime_us, ev->equipment.ptr, ev->equipment.len,
+                pos.has_time ? pos.event_us - v->cfg.grace_us : WINDOWS_NO_WATERMARK);
     recent_push(v->recent, ev, datetime_us);
     positions_advance(v->positions, rec);
+    /*
+     * Only a partition's event time moving on can move the minimum, and only if it was the minimum (or the
+     * minimum is not known): most events skip the loop over the partitions.
+     */
+    if (positions_note_time(v->positions, rec->partition, datetime_us) && !views_partition_idle(v, rec->partition) &&
+        (!v->has_min || !pos.has_time || pos.event_us <= v->min_us))
+        update_watermark(v);
     v->events_applied++;
     v->version++;
     return 0;
@@ -78,6 +128,47 @@ void views_skip(views_t *v, const record_id_t *rec)
     positions_advance(v->positions, rec);
     v->undecodable++;
     v->version++;
+}
+
+void views_add_partitions(views_t *v, size_t count)
+{
+    if (count <= positions_count(v->positions))
+        return;
+    positions_ensure(v->positions, count);
+    update_watermark(v);
+    v->version++;
+}
+
+void views_set_idle(views_t *v, int32_t partition, bool idle)
+{
+    if (partition < 0 || views_partition_idle(v, partition) == idle)
+        return;
+    if ((size_t)partition >= v->n_idle) {
+        size_t n = (size_t)partition + 1;
+        v->idle = xrealloc(v->idle, n * sizeof(*v->idle));
+        memset(v->idle + v->n_idle, 0, (n - v->n_idle) * sizeof(*v->idle));
+        v->n_idle = n;
+    }
+    v->idle[partition] = idle;
+    update_watermark(v);
+}
+
+void views_advance_clock(views_t *v, int64_t now_us)
+{
+    size_t n = positions_count(v->positions);
+    for (size_t p = 0; p < n; p++)
+        if (!views_partition_idle(v, (int32_t)p))
+            return;
+    if (n == 0)
+        return;
+    /* A state change worth a snapshot only when a window closes or goes: not every second of the clock. */
+    windows_stats_t before, after;
+    windows_stats(v->windows, &before);
+    if (!windows_advance(v->windows, now_us - v->cfg.grace_us))
+        return;
+    windows_stats(v->windows, &after);
+    if (after.closed != before.closed || after.windows != before.windows)
+        v->version++;
 }
 
 uint64_t views_skip_deleted(views_t *v, int32_t partition, int64_t first_kept)

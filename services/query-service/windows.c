@@ -19,18 +19,21 @@ typedef struct win_s {
 } win_t;
 
 struct windows_s {
-    int64_t size, grace, retention;
+    int64_t size, slide, retention;
+    int per_event; /* size / slide: the windows an event belongs to */
     windows_row_cb on_evicted;
     void *on_evicted_data;
     win_t **wins; /* ordered by start */
     size_t nwins, capwins;
     win_t *pool[POOL_MAX];
     size_t npool;
-    win_t *last; /* the window of the previous event: the usual target of the next */
-    bool has_max;
-    int64_t max_event;
+    win_t *last; /* the latest window of the previous event: the usual one of the next */
+    bool has_wm;
+    int64_t wm;
     uint64_t late;
     size_t rows;
+    counted_entry_t *sorted; /* scratch for evicting a window's rows in equipment order */
+    size_t sorted_cap;
 };
 
 /* ---- one window ---- */
@@ -62,12 +65,16 @@ static int64_t clamp_span(int64_t v, int64_t dflt)
     return v > WINDOWS_MAX_SPAN_US ? WINDOWS_MAX_SPAN_US : v;
 }
 
-windows_t *windows_new(int64_t size_us, int64_t grace_us, int64_t retention_us, windows_row_cb on_evicted,
+windows_t *windows_new(int64_t size_us, int64_t slide_us, int64_t retention_us, windows_row_cb on_evicted,
                        void *on_evicted_data)
 {
     windows_t *w = xcalloc(1, sizeof(*w));
     w->size = size_us <= 0 ? WINDOWS_DEFAULT_SIZE_US : clamp_span(size_us, WINDOWS_DEFAULT_SIZE_US);
-    w->grace = clamp_span(grace_us, w->size);
+    w->slide = slide_us <= 0 || slide_us > w->size || w->size % slide_us != 0 ||
+                       w->size / slide_us > WINDOWS_MAX_PER_EVENT
+                   ? w->size
+                   : slide_us;
+    w->per_event = (int)(w->size / w->slide);
     w->retention = clamp_span(retention_us, WINDOWS_DEFAULT_RETENTION_US);
     w->on_evicted = on_evicted;
     w->on_evicted_data = on_evicted_data;
@@ -85,21 +92,16 @@ void windows_free(windows_t *w)
     for (size_t i = 0; i < w->npool; i++)
         win_free(w->pool[i]);
     free(w->wins);
+    free(w->sorted);
     free(w);
-}
-
-void windows_set_evicted_cb(windows_t *w, windows_row_cb on_evicted, void *on_evicted_data)
-{
-    w->on_evicted = on_evicted;
-    w->on_evicted_data = on_evicted_data;
 }
 
 int64_t windows_start_of(const windows_t *w, int64_t t_us)
 {
-    int64_t q = t_us / w->size;
-    if (t_us % w->size < 0) /* C truncates toward zero; windows floor */
+    int64_t q = t_us / w->slide;
+    if (t_us % w->slide < 0) /* C truncates toward zero; windows floor */
         q--;
-    return q * w->size;
+    return q * w->slide;
 }
 
 /* @returns the index of the first window whose start is >= start. */
@@ -139,17 +141,34 @@ static win_t *open_window(windows_t *w, int64_t start)
     return win;
 }
 
-/* Evicts the windows retention lets go: end + retention <= watermark. They are the oldest ones. */
+static int cmp_key(const void *a, const void *b)
+{
+    const counted_entry_t *x = a, *y = b;
+    return strhash_cmp(x->key, x->len, y->key, y->len);
+}
+
+/*
+ * Evicts the windows retention lets go: end + retention <= watermark. They are the oldest ones. Rows go out in
+ * equipment order, so that the file of evicted windows is the same however the partitions were interleaved
+ * (first-seen order within a window depends on that).
+ */
 static void evict(windows_t *w)
 {
-    int64_t watermark = w->max_event - w->grace;
     size_t k = 0;
-    while (k < w->nwins && w->wins[k]->start + w->size + w->retention <= watermark) {
+    while (k < w->nwins && w->wins[k]->start + w->size + w->retention <= w->wm) {
         win_t *win = w->wins[k++];
         size_t n = counted_size(win->counts);
-        for (size_t i = 0; i < n && w->on_evicted != NULL; i++) {
-            counted_entry_t e = counted_at(win->counts, i);
-            w->on_evicted(w->on_evicted_data, win->start, win->start + w->size, e.key, e.len, e.count);
+        if (w->on_evicted != NULL && n > 0) {
+            if (n > w->sorted_cap) {
+                w->sorted_cap = n * 2;
+                w->sorted = xrealloc(w->sorted, w->sorted_cap * sizeof(*w->sorted));
+            }
+            for (size_t i = 0; i < n; i++)
+                w->sorted[i] = counted_at(win->counts, i);
+            qsort(w->sorted, n, sizeof(*w->sorted), cmp_key);
+            for (size_t i = 0; i < n; i++)
+                w->on_evicted(w->on_evicted_data, win->start, win->start + w->size, w->sorted[i].key,
+                              w->sorted[i].len, w->sorted[i].count);
         }
         w->rows -= n;
         if (win == w->last)
@@ -167,39 +186,57 @@ static void evict(windows_t *w)
     }
 }
 
-int windows_add(windows_t *w, int64_t t_us, const char *equipment, size_t len)
+bool windows_advance(windows_t *w, int64_t watermark_us)
+{
+    if (watermark_us < -TIME_LIMIT)
+        watermark_us = -TIME_LIMIT;
+    else if (watermark_us > TIME_LIMIT)
+        watermark_us = TIME_LIMIT;
+    if (w->has_wm && watermark_us <= w->wm)
+        return false;
+    w->has_wm = true;
+    w->wm = watermark_us;
+    if (w->nwins > 0 && w->wins[0]->start + w->size + w->retention <= w->wm)
+        evict(w);
+    return true;
+}
+
+bool windows_watermark(const windows_t *w, int64_t *out)
+{
+    *out = w->has_wm ? w->wm : 0;
+    return w->has_wm;
+}
+
+int windows_add(windows_t *w, int64_t t_us, const char *equipment, size_t len, int64_t event_watermark_us)
 {
     if (t_us < -TIME_LIMIT)
         t_us = -TIME_LIMIT;
     else if (t_us > TIME_LIMIT)
         t_us = TIME_LIMIT;
-    /* Most events fall in the window of the previous one: skip the division and the search. */
-    win_t *win = w->last;
-    int64_t start;
-    if (win != NULL && t_us >= win->start && t_us - win->start < w->size) {
-        start = win->start;
-    } else {
-        start = windows_start_of(w, t_us);
-        win = NULL;
+    int64_t closed = event_watermark_us;
+    if (w->has_wm && w->wm > closed)
+        closed = w->wm;
+    /* Most events fall in the latest window of the previous one: skip the division. */
+    int64_t latest = w->last != NULL && t_us >= w->last->start && t_us - w->last->start < w->slide
+                         ? w->last->start
+                         : windows_start_of(w, t_us);
+    bool dropped = false;
+    /* Oldest first: those are the ones that close first. */
+    for (int k = w->per_event - 1; k >= 0; k--) {
+        int64_t start = latest - (int64_t)k * w->slide;
+        if (closed != WINDOWS_NO_WATERMARK && start + w->size <= closed) {
+            dropped = true;
+            continue;
+        }
+        win_t *win = w->last != NULL && w->last->start == start ? w->last : open_window(w, start);
+        if (counted_add(win->counts, equipment, len, 1) == 1)
+            w->rows++;
+        if (k == 0)
+            w->last = win;
     }
-    if (w->has_max && start + w->size <= w->max_event - w->grace) {
+    if (dropped)
         w->late++;
-        return 1;
-    }
-    if (win == NULL) {
-        win = open_window(w, start);
-        w->last = win;
-    }
-    if (counted_add(win->counts, equipment, len, 1) == 1)
-        w->rows++;
-    if (!w->has_max || t_us > w->max_event) {
-        w->has_max = true;
-        w->max_event = t_us;
-        /* The window just counted into cannot go: its end is after t_us, so after the watermark. */
-        if (w->wins[0]->start + w->size + w->retention <= t_us - w->grace)
-            evict(w);
-    }
-    return 0;
+    return dropped ? 1 : 0;
 }
 
 /* true when a ranks before b: count desc, equipment desc, start asc. */
@@ -260,12 +297,11 @@ void windows_stats(const windows_t *w, windows_stats_t *out)
     out->late_events = w->late;
     out->windows = w->nwins;
     out->rows = w->rows;
-    out->has_watermark = w->has_max;
-    out->max_event_us = w->max_event;
-    out->watermark_us = w->has_max ? w->max_event - w->grace : 0;
-    out->bytes = sizeof(*w) + w->capwins * sizeof(*w->wins);
+    out->has_watermark = w->has_wm;
+    out->watermark_us = w->has_wm ? w->wm : 0;
+    out->bytes = sizeof(*w) + w->capwins * sizeof(*w->wins) + w->sorted_cap * sizeof(*w->sorted);
     for (size_t i = 0; i < w->nwins; i++) {
-        if (w->has_max && w->wins[i]->start + w->size <= out->watermark_us)
+        if (w->has_wm && w->wins[i]->start + w->size <= w->wm)
             out->closed++;
         out->bytes += win_bytes(w->wins[i]);
     }
@@ -279,9 +315,25 @@ int64_t windows_size_us(const windows_t *w)
     return w->size;
 }
 
-int64_t windows_grace_us(const windows_t *w)
+int64_t windows_slide_us(const windows_t *w)
 {
-    return w->grace;
+    return w->slide;
+}
+
+size_t windows_held(const windows_t *w)
+{
+    return w->nwins;
+}
+
+void windows_info(const windows_t *w, size_t i, window_info_t *out)
+{
+    const win_t *win = w->wins[i];
+    out->start_us = win->start;
+    out->end_us = win->start + w->size;
+    out->equipment = counted_size(win->counts);
+    out->events = counted_total(win->counts);
+    if (counted_top(win->counts, 1, COUNTED_KEY_DESC, &out->top) == 0)
+        out->top = (counted_entry_t){"", 0, 0};
 }
 
 int64_t windows_retention_us(const windows_t *w)
@@ -289,12 +341,12 @@ int64_t windows_retention_us(const windows_t *w)
     return w->retention;
 }
 
-int windows_restore_clock(windows_t *w, bool has_max, int64_t max_event_us, uint64_t late_events)
+int windows_restore_clock(windows_t *w, bool has_watermark, int64_t watermark_us, uint64_t late_events)
 {
-    if (has_max && (max_event_us < -TIME_LIMIT || max_event_us > TIME_LIMIT))
+    if (has_watermark && (watermark_us < -TIME_LIMIT || watermark_us > TIME_LIMIT))
         return -1;
-    w->has_max = has_max;
-    w->max_event = has_max ? max_event_us : 0;
+    w->has_wm = has_watermark;
+    w->wm = has_watermark ? watermark_us : 0;
     w->late = late_events;
     return 0;
 }

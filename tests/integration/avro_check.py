@@ -48,6 +48,13 @@ def decode(value: bytes) -> dict:
     return record
 
 
+def encode(record: dict) -> bytes:
+    """One record as a message value: the single-object header, then avro's own binary encoding."""
+    buf = io.BytesIO()
+    avro.io.DatumWriter(SCHEMA).write(record, avro.io.BinaryEncoder(buf))
+    return HEADER + buf.getvalue()
+
+
 def parse_routes_line(line: str):
     """The seed's rules, written independently: 9 fields, int() on the four ids, codeshare == 'Y'.
     Returns the tuple of the 9 typed fields, or None for a variable type transformation failure."""

@@ -14,7 +14,7 @@ static continuity_verdict_t msg(continuity_t *c, const position_t *pos, int64_t 
 static void test_never_read(void)
 {
     continuity_t c;
-    position_t pos = {0, 0, 0};
+    position_t pos = {.next_offset = 0, .fingerprint = 0, .skipped = 0};
     ASSERT_EQ(continuity_start(&c, &pos), CONTINUITY_BEGINNING);
     ASSERT_EQ(c.phase, CONTINUITY_FIRST);
     ASSERT_EQ(msg(&c, &pos, 0, 7), CONTINUITY_APPLY);
@@ -27,7 +27,7 @@ static void test_never_read(void)
 static void test_beginning_deleted(void)
 {
     continuity_t c;
-    position_t pos = {0, 0, 0};
+    position_t pos = {.next_offset = 0, .fingerprint = 0, .skipped = 0};
     continuity_start(&c, &pos);
     ASSERT_EQ(msg(&c, &pos, 500, 7), CONTINUITY_SKIP);
     ASSERT_EQ(c.phase, CONTINUITY_RUNNING);
@@ -36,7 +36,7 @@ static void test_beginning_deleted(void)
 static void test_resume_checked(void)
 {
     continuity_t c;
-    position_t pos = {100, 0xfeed, 0};
+    position_t pos = {.next_offset = 100, .fingerprint = 0xfeed, .skipped = 0};
     ASSERT_EQ(continuity_start(&c, &pos), 99);
     ASSERT_EQ(c.phase, CONTINUITY_VERIFY);
     ASSERT_EQ(msg(&c, &pos, 98, 1), CONTINUITY_DROP); /* fetched before the seek */
@@ -50,7 +50,7 @@ static void test_resume_checked(void)
 static void test_other_message_at_the_position(void)
 {
     continuity_t c;
-    position_t pos = {100, 0xfeed, 0};
+    position_t pos = {.next_offset = 100, .fingerprint = 0xfeed, .skipped = 0};
     continuity_start(&c, &pos);
     ASSERT_EQ(msg(&c, &pos, 99, 0xbeef), CONTINUITY_RESET);
     ASSERT(strstr(why, "offset 99") != NULL && strstr(why, "deleted and created again") != NULL);
@@ -60,7 +60,7 @@ static void test_other_message_at_the_position(void)
 static void test_partition_ends_before_the_position(void)
 {
     continuity_t c;
-    position_t pos = {100, 0xfeed, 0};
+    position_t pos = {.next_offset = 100, .fingerprint = 0xfeed, .skipped = 0};
     continuity_start(&c, &pos);
     why[0] = '\0';
     ASSERT_EQ(continuity_end(&c, &pos, 99, why, sizeof(why)), CONTINUITY_RESET);
@@ -81,7 +81,7 @@ static void test_partition_ends_before_the_position(void)
 static void test_position_deleted(void)
 {
     continuity_t c;
-    position_t pos = {100, 0xfeed, 0};
+    position_t pos = {.next_offset = 100, .fingerprint = 0xfeed, .skipped = 0};
     continuity_start(&c, &pos);
     continuity_out_of_range(&c);
     int64_t from = -7;
@@ -99,7 +99,7 @@ static void test_position_deleted(void)
 static void test_backwards_while_running(void)
 {
     continuity_t c;
-    position_t pos = {0, 0, 0};
+    position_t pos = {.next_offset = 0, .fingerprint = 0, .skipped = 0};
     continuity_start(&c, &pos);
     ASSERT_EQ(msg(&c, &pos, 0, 1), CONTINUITY_APPLY);
     pos.next_offset = 5000;
@@ -107,7 +107,7 @@ static void test_backwards_while_running(void)
     ASSERT_EQ(msg(&c, &pos, 0, 1), CONTINUITY_RESET);
     ASSERT(strstr(why, "backwards") != NULL);
     /* Gaps (transaction markers, compaction) are not an error. */
-    continuity_start(&c, &(position_t){0, 0, 0});
+    continuity_start(&c, &(position_t){.next_offset = 0, .fingerprint = 0, .skipped = 0});
     ASSERT_EQ(msg(&c, &pos, 5000, 1), CONTINUITY_APPLY);
     ASSERT_EQ(msg(&c, &pos, 5003, 1), CONTINUITY_APPLY);
 }
@@ -116,7 +116,7 @@ static void test_backwards_while_running(void)
 static void test_checked_message_gone(void)
 {
     continuity_t c;
-    position_t pos = {100, 0xfeed, 0};
+    position_t pos = {.next_offset = 100, .fingerprint = 0xfeed, .skipped = 0};
     continuity_start(&c, &pos);
     ASSERT_EQ(msg(&c, &pos, 100, 3), CONTINUITY_APPLY);
     ASSERT_EQ(c.phase, CONTINUITY_RUNNING);
@@ -128,7 +128,7 @@ static void test_checked_message_gone(void)
 static void test_no_fingerprint(void)
 {
     continuity_t c;
-    position_t pos = {100, 0, 0};
+    position_t pos = {.next_offset = 100, .fingerprint = 0, .skipped = 0};
     ASSERT_EQ(continuity_start(&c, &pos), 100);
     ASSERT_EQ(c.phase, CONTINUITY_FIRST);
     ASSERT_EQ(msg(&c, &pos, 100, 3), CONTINUITY_APPLY);

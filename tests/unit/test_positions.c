@@ -18,7 +18,7 @@ static void test_advance_and_skip(void)
     ASSERT_EQ(positions_skip_to(p, 0, 4), 4);
     ASSERT_EQ(positions_skipped_total(p), 19);
     ASSERT_EQ(positions_get(p, 3).fingerprint, 0);
-    positions_set(p, 3, &(position_t){7, 1, 2});
+    positions_set(p, 3, &(position_t){.next_offset = 7, .fingerprint = 1, .skipped = 2});
     ASSERT_EQ(positions_skipped_total(p), 6); /* 4 of partition 0, 2 now of partition 3 */
     ASSERT_EQ(positions_get(p, -1).next_offset, 0);
     positions_advance(p, &(record_id_t){-1, 9, 42}); /* no partition: ignored */

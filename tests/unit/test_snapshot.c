@@ -134,8 +134,9 @@ static void describe(views_t *v, buf_t *out)
     const positions_t *pos = views_positions(v);
     for (size_t i = 0; i < positions_count(pos); i++) {
         position_t p = positions_get(pos, (int32_t)i);
-        buf_printf(out, "p%zu=%lld/%016llx/%llu;", i, (long long)p.next_offset, (unsigned long long)p.fingerprint,
-                   (unsigned long long)p.skipped);
+        buf_printf(out, "p%zu=%lld/%016llx/%llu/%d:%lld;", i, (long long)p.next_offset,
+                   (unsigned long long)p.fingerprint, (unsigned long long)p.skipped, p.has_time,
+                   (long long)p.event_us);
     }
     for (size_t i = 0; i < counted_size(views_airports(v)); i++) {
         counted_entry_t e = counted_at(views_airports(v), i);
@@ -498,6 +499,7 @@ static void test_views_without_offsets(void)
     uint64_t body = broken.len - 24 - 8;
     memcpy(broken.data + 16, &body, 8);
     drop_section(&broken, 8 /* POSITIONS */);
+    drop_section(&broken, 11 /* TIMES */);
     snapshot_seal(&broken);
     ASSERT_EQ(load_bytes(broken.data, broken.len, &cfg, err, sizeof(err)), -1);
     ASSERT(strstr(err, "without their offsets") != NULL);
@@ -519,8 +521,9 @@ static void test_views_without_offsets(void)
 }
 
 /*
- * A snapshot of the release before (no positions, counters or meta section) still restores: offsets as saved,
- * fingerprints unknown (the consumer then resumes unchecked), nothing skipped, no undecodable count.
+ * A snapshot of the release before (no positions, counters, meta, times or slide section) still restores: offsets
+ * as saved, fingerprints unknown (the consumer then resumes unchecked), nothing skipped, no undecodable count, no
+ * partition event times, tumbling windows.
  */
 static void test_older_release(void)
 {
@@ -533,6 +536,8 @@ static void test_older_release(void)
     drop_section(&snap, 8);  /* POSITIONS */
     drop_section(&snap, 9);  /* COUNTERS */
     drop_section(&snap, 10); /* META */
+    drop_section(&snap, 11); /* TIMES */
+    drop_section(&snap, 12); /* SLIDE */
     snapshot_seal(&snap);
     snapshot_state_t out;
     ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &out, err, sizeof(err)), 0);
@@ -542,6 +547,7 @@ static void test_older_release(void)
         ASSERT_EQ(positions_get(a, (int32_t)i).next_offset, positions_get(b, (int32_t)i).next_offset);
         ASSERT_EQ(positions_get(b, (int32_t)i).fingerprint, 0);
         ASSERT_EQ(positions_get(b, (int32_t)i).skipped, 0);
+        ASSERT(!positions_get(b, (int32_t)i).has_time);
     }
     ASSERT_EQ(views_stats(out.views)->undecodable, 0);
     ASSERT_EQ(views_stats(out.views)->events_applied, views_stats(v)->events_applied);
@@ -549,6 +555,47 @@ static void test_older_release(void)
     snapshot_state_clear(&out);
     buf_free(&snap);
     views_free(v);
+}
+
+/* A snapshot written by release 1ef21c0 (tests/unit/data/README.md) restores: an upgrade keeps the state. */
+static void test_release_1ef21c0(void)
+{
+    views_config_t cfg;
+    views_config_default(&cfg);
+    FILE *f = fopen(TEST_DATA_DIR "/snapshot-1ef21c0.bin", "rb");
+    ASSERT(f != NULL);
+    static unsigned char data[1 << 16];
+    size_t len = fread(data, 1, sizeof(data), f);
+    fclose(f);
+    ASSERT_GT(len, 0);
+    snapshot_state_t out;
+    char err[512];
+    ASSERT_EQ(snapshot_load_buffer(data, len, &cfg, &out, err, sizeof(err)), 0);
+    ASSERT_STR_EQ(out.topic, "golden-snapshot");
+    const views_stats_t *st = views_stats(out.views);
+    ASSERT_EQ(st->events_applied, 38);
+    ASSERT_EQ(st->source_airports, 16);
+    ASSERT_EQ(counted_get(views_airports(out.views), "KZN", 3), 7);
+    const positions_t *pos = views_positions(out.views);
+    ASSERT_EQ(positions_count(pos), 3);
+    ASSERT_EQ(positions_get(pos, 0).next_offset, 31);
+    ASSERT_EQ(positions_get(pos, 1).next_offset, 2);
+    ASSERT_EQ(positions_get(pos, 2).next_offset, 5);
+    ASSERT_EQ(positions_get(pos, 0).fingerprint, 0); /* none then: the consumer resumes unchecked */
+    ASSERT(!positions_get(pos, 0).has_time);
+    ASSERT_EQ(recent_count(views_recent(out.views)), 38);
+    ASSERT(st->has_watermark); /* the release's highest event time - grace */
+    ASSERT_EQ(out.evicted.file_len, 0);
+    /* What it restored saves and restores again, the same. */
+    buf_t snap = BUF_INIT;
+    serialize(out.views, "golden-snapshot", &snap);
+    snapshot_seal(&snap);
+    snapshot_state_t again;
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &again, err, sizeof(err)), 0);
+    assert_views_equal(out.views, again.views);
+    snapshot_state_clear(&again);
+    buf_free(&snap);
+    snapshot_state_clear(&out);
 }
 
 int main(void)
@@ -561,5 +608,6 @@ int main(void)
     RUN_TEST(test_empty_views);
     RUN_TEST(test_views_without_offsets);
     RUN_TEST(test_older_release);
+    RUN_TEST(test_release_1ef21c0);
     return 0;
 }
