@@ -9,10 +9,13 @@
 
 #include "alloc.h"
 #include "envelope.h"
+#include "http_cors.h"
 #include "log.h"
 
 /* Request bodies above this get a 413: the services take parameters, not uploads. */
 #define HTTP_MAX_BODY (64 * 1024)
+/* Answers shorter than this are not compressed. */
+#define HTTP_COMPRESS_MIN_SIZE 512
 
 /* One accepted connection; h2o owns it from h2o_accept() on and calls on_conn_closed when it is done. */
 typedef struct http_conn_s {
@@ -46,6 +49,7 @@ struct http_server_s {
     bool closed;          /* uv_close(listener) done */
     bool stopping;
     int port;
+    const char *cors_origin; /* NULL: no CORS headers, OPTIONS not answered */
     http_conn_t *conns; /* open connections */
     size_t n_conns;
     uv_idle_t reaper[2]; /* never started: their close callbacks sequence the final free */
@@ -235,9 +239,29 @@ void http_send_stream(h2o_req_t *req, int status, const char *content_type, http
 
 /* ---- routing ---- */
 
+/* "GET, HEAD, POST": the Allow header of a route. */
+static void allowed_methods(const http_route_t *route, char out[64])
+{
+    static const struct {
+        unsigned bit;
+        const char *names;
+    } methods[] = {{HTTP_GET, "GET, HEAD"}, {HTTP_POST, "POST"}, {HTTP_DELETE, "DELETE"}};
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (route->methods & methods[i].bit) {
+            if (out[0] != '\0')
+                strcat(out, ", ");
+            strcat(out, methods[i].names);
+        }
+    }
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     http_server_t *srv = ((http_handler_t *)self)->srv;
+    /* On every answer, errors included: a page can read why it was refused. */
+    if (srv->cors_origin != NULL)
+        http_cors_add_headers(req, srv->cors_origin);
     h2o_iovec_t path = http_req_path(req);
     unsigned bit = method_bit(req);
     const http_route_t *matched = NULL;
@@ -255,17 +279,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         }
     }
     if (matched != NULL) {
-        char allow[64] = "";
-        static const struct {
-            unsigned bit;
-            const char *names;
-        } methods[] = {{HTTP_GET, "GET, HEAD"}, {HTTP_POST, "POST"}, {HTTP_DELETE, "DELETE"}};
-        for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-            if (matched->methods & methods[i].bit) {
-                if (allow[0] != '\0')
-                    strcat(allow, ", ");
-                strcat(allow, methods[i].names);
-            }
+        char allow[64];
+        allowed_methods(matched, allow);
+        if (srv->cors_origin != NULL && http_cors_is_preflight(req)) {
+            http_cors_send_preflight(req, allow);
+            return 0;
         }
         http_add_header(req, "allow", allow);
         http_send_error(req, 405, "method %.*s is not allowed on %.*s; allowed: %s", (int)req->method.len,
@@ -331,6 +349,12 @@ http_server_t *http_server_new(uv_loop_t *loop, const http_route_t *routes, size
     http_handler_t *handler = (http_handler_t *)h2o_create_handler(pathconf, sizeof(*handler));
     handler->super.on_req = on_req;
     handler->srv = srv;
+    /*
+     * gzip for clients that ask for it (Accept-Encoding), streamed answers too; small answers are sent as they are,
+     * where compressing costs more than it saves. Level 1: most of the saving at a fraction of the CPU.
+     */
+    h2o_compress_args_t compress = {.min_size = HTTP_COMPRESS_MIN_SIZE, .gzip = {.quality = 1}, .brotli = {.quality = -1}};
+    h2o_compress_register(pathconf, &compress);
     /*
      * h2o answers an oversized or malformed body itself, before routing, as text/plain on the host's fallback
      * path (h2o_send_error_generic): a filter there turns those answers into envelopes. Routed requests use
@@ -447,6 +471,11 @@ int http_server_listen(http_server_t *srv, const char *host, int port, char *err
     srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                   : ((struct sockaddr_in *)&bound)->sin_port);
     return 0;
+}
+
+void http_server_set_cors_origin(http_server_t *srv, const char *origin)
+{
+    srv->cors_origin = origin;
 }
 
 int http_server_port(const http_server_t *srv)

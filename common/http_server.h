@@ -1,7 +1,7 @@
 /*
  * http_server: an HTTP/1.1 server on h2o 2.2 and libuv with a routing table and the seed's JSON
  * envelope for every error (404 unknown path, 405 wrong method with Allow, 413 oversized body).
- * All callbacks run on the loop thread.
+ * gzip is negotiated for every answer of 512 bytes or more (h2o's compress filter). All callbacks run on the loop thread.
  */
 #ifndef COMMON_HTTP_SERVER_H
 #define COMMON_HTTP_SERVER_H
@@ -39,6 +39,11 @@ typedef struct http_route_s {
 http_server_t *http_server_new(uv_loop_t *loop, const http_route_t *routes, size_t n_routes, void *data);
 /* Binds and listens on host:port (port 0 picks one). @returns 0, or -1 with errstr filled. */
 int http_server_listen(http_server_t *srv, const char *host, int port, char *errstr, size_t errstr_size);
+/*
+ * Lets pages from origin ("*": any, NULL: none, the default) read the answers: CORS headers on every answer and
+ * preflight requests answered (http_cors.h). origin is kept by pointer; check it with http_cors_origin_error().
+ */
+void http_server_set_cors_origin(http_server_t *srv, const char *origin);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const http_server_t *srv);
 /*

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "http_cache.h"
 #include "query.h"
 #include "query_string.h"
 #include "timestamp.h"
@@ -58,6 +59,23 @@ static void add_state_age(h2o_req_t *req, query_t *q)
     http_add_header(req, "x-state-age-seconds", value);
 }
 
+/*
+ * A view's ETag: which set of views (a new one after a restart or a topic reset), and what the view depends on
+ * in it: the events applied (airport counts, recent events), or the version and the watermark (windows close and
+ * go with the clock). @returns true when the client holds it already: answered 304, nothing rendered.
+ */
+static bool answer_if_unchanged(h2o_req_t *req, query_t *q, uint64_t changes, uint64_t extra)
+{
+    char etag[HTTP_ETAG_MAX];
+    http_etag_format(etag, q->views_epoch, changes, extra);
+    return http_answer_if_unchanged(req, etag);
+}
+
+static uint64_t events_applied(query_t *q)
+{
+    return views_stats(q->views)->events_applied;
+}
+
 static void render_top_airports(query_t *q, long n, buf_t *out)
 {
     counted_entry_t top[TOP_MAX];
@@ -96,12 +114,14 @@ static void render_top_windows(query_t *q, long n, buf_t *out)
 typedef void (*render_fn)(query_t *q, long n, buf_t *out);
 
 /* The default n is served from a cache rendered once per change of the views. */
-static void send_top(h2o_req_t *req, query_t *q, query_cache_t *cache, render_fn render)
+static void send_top(h2o_req_t *req, query_t *q, query_cache_t *cache, render_fn render, uint64_t changes)
 {
     long n;
     if (top_n_param(req, &n) != 0)
         return;
     add_state_age(req, q);
+    if (answer_if_unchanged(req, q, changes, 0))
+        return;
     if (n != TOP_DEFAULT) {
         buf_t out = BUF_INIT;
         render(q, n, &out);
@@ -121,13 +141,13 @@ static void send_top(h2o_req_t *req, query_t *q, query_cache_t *cache, render_fn
 static void on_top_airports(h2o_req_t *req, void *data)
 {
     query_t *q = data;
-    send_top(req, q, &q->top_airports, render_top_airports);
+    send_top(req, q, &q->top_airports, render_top_airports, events_applied(q));
 }
 
 static void on_top_windows(h2o_req_t *req, void *data)
 {
     query_t *q = data;
-    send_top(req, q, &q->top_windows, render_top_windows);
+    send_top(req, q, &q->top_windows, render_top_windows, views_version(q->views));
 }
 
 static struct json_object *event_time_json(bool has, int64_t us);
@@ -156,6 +176,9 @@ static void on_windows(h2o_req_t *req, void *data)
     const windows_t *w = views_windows(q->views);
     int64_t wm;
     bool has_wm = windows_watermark(w, &wm);
+    add_state_age(req, q);
+    if (answer_if_unchanged(req, q, views_version(q->views), has_wm ? (uint64_t)wm : UINT64_MAX))
+        return;
     struct json_object *arr = json_object_new_array_ext((int)windows_held(w));
     char start[TIMESTAMP_WINDOW_LEN + 1], end[TIMESTAMP_WINDOW_LEN + 1], evicts[TIMESTAMP_WINDOW_LEN + 1];
     for (size_t i = 0; i < windows_held(w); i++) {
@@ -177,7 +200,6 @@ static void on_windows(h2o_req_t *req, void *data)
         json_object_object_add(o, "watermark", event_time_json(has_wm, wm));
         json_object_array_add(arr, o);
     }
-    add_state_age(req, q);
     http_send_envelope(req, 200, false, "windows", arr);
     json_object_put(arr);
 }
@@ -271,6 +293,8 @@ static void on_dump_table(h2o_req_t *req, void *data)
     if (end > first + count)
         end = first + count;
     add_state_age(req, q);
+    if (answer_if_unchanged(req, q, events_applied(q), 0))
+        return;
     dump_stream_t *d = h2o_mem_alloc_pool(&req->pool, sizeof(*d));
     *d = (dump_stream_t){q, q->topic_resets, start, end, false, true};
     http_send_stream(req, 200, "application/json", fill_dump, NULL, d);

@@ -27,6 +27,7 @@ int main(int argc, char **argv)
         .recent_capacity = 100000,
         .snapshot_interval_ms = 2000,
         .max_future_seconds = 300,
+        .cors_origin = "",
         .log_level = "info",
     };
     config_option_t opts[32];

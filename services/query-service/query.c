@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
+#include "http_cors.h"
 #include "log.h"
 #include "evicted_log.h"
 #include "results_csv.h"
@@ -39,6 +42,8 @@ size_t query_config_options(query_config_t *cfg, config_option_t *out, size_t ma
          "how often a changed state is snapshotted"},
         {"max-future-seconds", "MAX_FUTURE_SECONDS", CONFIG_INT, &cfg->max_future_seconds, 0, 30 * 86400,
          "events stamped further ahead of this clock are counted as undecodable, not applied"},
+        {"cors-origin", "CORS_ORIGIN", CONFIG_STRING, &cfg->cors_origin, 0, 0,
+         "let pages from this origin read the views (http[s]://host[:port], or *; empty: off)"},
         {"log-level", "LOG_LEVEL", CONFIG_STRING, &cfg->log_level, 0, 0, "debug, info, warn or error"},
     };
     size_t n = sizeof(opts) / sizeof(opts[0]);
@@ -254,10 +259,20 @@ static views_config_t query_views_config(query_t *q)
     return vc;
 }
 
+/* Names one set of views in the entity tags: views_version() starts again with every new set (and process). */
+static uint64_t random_u64(void)
+{
+    uint64_t r;
+    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        r = (uint64_t)timestamp_now_us() ^ ((uint64_t)getpid() << 32);
+    return r;
+}
+
 /* Hands the views to everything that reads them; caches rendered from earlier views are stale. */
 static void query_use_views(query_t *q, views_t *views)
 {
     q->views = views;
+    q->views_epoch = random_u64();
     q->top_airports.version = q->top_windows.version = UINT64_MAX;
     q->snapshot_version = views_version(views);
     results_csv_set_views(q->csv, views);
@@ -348,6 +363,11 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
                  size, WINDOWS_MAX_PER_EVENT);
         return -1;
     }
+    const char *cors_error = q->cfg.cors_origin[0] != '\0' ? http_cors_origin_error(q->cfg.cors_origin) : NULL;
+    if (cors_error != NULL) {
+        snprintf(errstr, errstr_size, "--cors-origin %s: %s", q->cfg.cors_origin, cors_error);
+        return -1;
+    }
     metrics_histogram_init_latency(&q->latency);
     if (make_dir(q->cfg.state_dir, errstr, errstr_size) != 0 || make_dir(q->cfg.results_dir, errstr, errstr_size) != 0)
         return -1;
@@ -359,6 +379,8 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
      * the threadpool (freeing the consumer under a running probe crashed). Requests wait for uv_run.
      */
     q->http = http_server_new(loop, query_routes, query_routes_count, q);
+    if (q->cfg.cors_origin[0] != '\0')
+        http_server_set_cors_origin(q->http, q->cfg.cors_origin);
     if (http_server_listen(q->http, q->cfg.listen, (int)q->cfg.port, errstr, errstr_size) != 0)
         return -1;
     q->csv = results_csv_new(loop, q->cfg.results_dir);

@@ -33,6 +33,7 @@ typedef struct query_config_s {
     long recent_capacity;
     long snapshot_interval_ms;
     long max_future_seconds; /* an event stamped further ahead of this clock is refused */
+    char *cors_origin; /* "" = no CORS */
     char *log_level;
     config_kv_t kafka_props;
 } query_config_t;
@@ -50,6 +51,7 @@ typedef struct query_s {
     consumer_t *consumer;
     route_codec_t *codec;
     views_t *views;            /* the state: the views and where they stand in each partition */
+    uint64_t views_epoch;      /* random, new with each set of views: with views_version, the views' ETags */
     char snapshot_status[256]; /* how state was restored, for /status */
     bool restored;             /* from a snapshot */
     bool ready;                /* latched by query_is_ready */
