@@ -8,10 +8,9 @@
 #include "http_cache.h"
 #include "query.h"
 #include "query_string.h"
+#include "render.h"
 #include "timestamp.h"
 
-#define TOP_DEFAULT 10
-#define TOP_MAX 1000
 /* Rows rendered per chunk of a streamed /dump_table. */
 #define DUMP_ROWS_PER_CHUNK 512
 
@@ -21,7 +20,8 @@ static void on_index(h2o_req_t *req, void *data)
     static const char *const endpoints[] = {"GET /",           "GET /top10_source_airport",
                                             "GET /top10_equipment_30min_window", "GET /windows",
                                             "GET /dump_table", "GET /status", "GET /healthz", "GET /readyz",
-                                            "GET /metrics",    NULL};
+                                            "GET /metrics", "GET /stream/top10_source_airport",
+                                            "GET /stream/top10_equipment_30min_window", "GET /stream/events", NULL};
     struct json_object *arr = json_object_new_array();
     for (size_t i = 0; endpoints[i] != NULL; i++)
         json_object_array_add(arr, json_object_new_string(endpoints[i]));
@@ -36,9 +36,9 @@ static int top_n_param(h2o_req_t *req, long *n)
     char err[256];
     size_t qlen;
     const char *qs = http_req_query(req, &qlen);
-    *n = TOP_DEFAULT;
+    *n = RENDER_TOP_DEFAULT;
     if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0 ||
-        query_string_get_long(qs, qlen, "n", 1, TOP_MAX, n, err, sizeof(err)) != 0) {
+        query_string_get_long(qs, qlen, "n", 1, RENDER_TOP_MAX, n, err, sizeof(err)) != 0) {
         http_send_error(req, 400, "%s", err);
         return -1;
     }
@@ -76,42 +76,17 @@ static uint64_t events_applied(query_t *q)
     return views_stats(q->views)->events_applied;
 }
 
-static void render_top_airports(query_t *q, long n, buf_t *out)
-{
-    counted_entry_t top[TOP_MAX];
-    size_t count = counted_top(views_airports(q->views), (size_t)n, COUNTED_KEY_ASC, top);
-    struct json_object *arr = json_object_new_array_ext((int)count);
-    for (size_t i = 0; i < count; i++) {
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "count", json_object_new_int64((int64_t)top[i].count));
-        json_object_object_add(o, "source_airport", json_object_new_string_len(top[i].key, (int)top[i].len));
-        json_object_array_add(arr, o);
-    }
-    envelope_render(out, 200, false, "top10_source_airport", arr);
-    json_object_put(arr);
-}
-
-static void render_top_windows(query_t *q, long n, buf_t *out)
-{
-    window_count_t top[TOP_MAX];
-    size_t count = windows_top(views_windows(q->views), (size_t)n, top);
-    struct json_object *arr = json_object_new_array_ext((int)count);
-    char start[TIMESTAMP_WINDOW_LEN + 1], end[TIMESTAMP_WINDOW_LEN + 1];
-    for (size_t i = 0; i < count; i++) {
-        timestamp_format_window(top[i].start_us, start);
-        timestamp_format_window(top[i].end_us, end);
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "count", json_object_new_int64((int64_t)top[i].count));
-        json_object_object_add(o, "end", json_object_new_string(end));
-        json_object_object_add(o, "equipment", json_object_new_string_len(top[i].equipment, (int)top[i].len));
-        json_object_object_add(o, "start", json_object_new_string(start));
-        json_object_array_add(arr, o);
-    }
-    envelope_render(out, 200, false, "top10_equipment_30min_window", arr);
-    json_object_put(arr);
-}
-
 typedef void (*render_fn)(query_t *q, long n, buf_t *out);
+
+static void render_airports_callback(query_t *q, long n, buf_t *out)
+{
+    render_top_airports(q->views, (size_t)n, out);
+}
+
+static void render_windows_callback(query_t *q, long n, buf_t *out)
+{
+    render_top_windows(q->views, (size_t)n, out);
+}
 
 /* The default n is served from a cache rendered once per change of the views. */
 static void send_top(h2o_req_t *req, query_t *q, query_cache_t *cache, render_fn render, uint64_t changes)
@@ -122,7 +97,7 @@ static void send_top(h2o_req_t *req, query_t *q, query_cache_t *cache, render_fn
     add_state_age(req, q);
     if (answer_if_unchanged(req, q, changes, 0))
         return;
-    if (n != TOP_DEFAULT) {
+    if (n != RENDER_TOP_DEFAULT) {
         buf_t out = BUF_INIT;
         render(q, n, &out);
         http_send(req, 200, "application/json", out.data, out.len);
@@ -141,13 +116,13 @@ static void send_top(h2o_req_t *req, query_t *q, query_cache_t *cache, render_fn
 static void on_top_airports(h2o_req_t *req, void *data)
 {
     query_t *q = data;
-    send_top(req, q, &q->top_airports, render_top_airports, events_applied(q));
+    send_top(req, q, &q->top_airports, render_airports_callback, events_applied(q));
 }
 
 static void on_top_windows(h2o_req_t *req, void *data)
 {
     query_t *q = data;
-    send_top(req, q, &q->top_windows, render_top_windows, views_version(q->views));
+    send_top(req, q, &q->top_windows, render_windows_callback, views_version(q->views));
 }
 
 static struct json_object *event_time_json(bool has, int64_t us);
@@ -215,35 +190,6 @@ typedef struct dump_stream_s {
     bool first_row;
 } dump_stream_t;
 
-static void append_row(buf_t *out, const recent_row_t *row)
-{
-    char when[TIMESTAMP_HTTP_LEN + 1];
-    timestamp_format_http(row->datetime_us, when);
-    /* Keys in sorted order, as Flask's jsonify writes them. */
-    buf_append_str(out, "{\"airline\":");
-    buf_append_json_string(out, row->airline, row->airline_len);
-    /* Integers without printf: a full /dump_table renders 100,000 of these. */
-    buf_append_str(out, ",\"airline_id\":");
-    buf_append_i64(out, row->airline_id);
-    buf_append_str(out, row->codeshare ? ",\"codeshare\":true,\"datetime\":\"" : ",\"codeshare\":false,\"datetime\":\"");
-    buf_append_str(out, when);
-    buf_append_str(out, "\",\"destination_airport\":");
-    buf_append_json_string(out, row->destination_airport, row->destination_airport_len);
-    buf_append_str(out, ",\"destination_airport_id\":");
-    buf_append_i64(out, row->destination_airport_id);
-    buf_append_str(out, ",\"equipment\":");
-    buf_append_json_string(out, row->equipment, row->equipment_len);
-    buf_append_str(out, ",\"id\":");
-    buf_append_json_string(out, row->id, row->id_len);
-    buf_append_str(out, ",\"source_airport\":");
-    buf_append_json_string(out, row->source_airport, row->source_airport_len);
-    buf_append_str(out, ",\"source_airport_id\":");
-    buf_append_i64(out, row->source_airport_id);
-    buf_append_str(out, ",\"stops\":");
-    buf_append_i64(out, row->stops);
-    buf_append_char(out, '}');
-}
-
 static bool fill_dump(void *data, buf_t *out)
 {
     dump_stream_t *d = data;
@@ -263,7 +209,7 @@ static bool fill_dump(void *data, buf_t *out)
         if (!d->first_row)
             buf_append_char(out, ',');
         d->first_row = false;
-        append_row(out, &row);
+        render_event_row(out, &row);
     }
     if (d->next_seq < d->end_seq)
         return true;
@@ -298,6 +244,68 @@ static void on_dump_table(h2o_req_t *req, void *data)
     dump_stream_t *d = h2o_mem_alloc_pool(&req->pool, sizeof(*d));
     *d = (dump_stream_t){q, q->topic_resets, start, end, false, true};
     http_send_stream(req, 200, "application/json", fill_dump, NULL, d);
+}
+
+/* ---- /stream/: the views live, as server-sent events (push.c) ---- */
+
+/* The Last-Event-ID header, NUL-terminated in out, or NULL when absent (or longer than any id we send). */
+static const char *last_event_id(h2o_req_t *req, char *out, size_t out_size)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("last-event-id"), -1);
+    if (i == -1 || req->headers.entries[i].value.len >= out_size)
+        return NULL;
+    memcpy(out, req->headers.entries[i].value.base, req->headers.entries[i].value.len);
+    out[req->headers.entries[i].value.len] = '\0';
+    return out;
+}
+
+static void stream_top(h2o_req_t *req, query_t *q, push_stream_t stream)
+{
+    long n;
+    if (top_n_param(req, &n) != 0)
+        return;
+    char id[128];
+    push_subscribe(q->push, req, stream, (size_t)n, NULL, last_event_id(req, id, sizeof(id)));
+}
+
+static void on_stream_top_airports(h2o_req_t *req, void *data)
+{
+    stream_top(req, data, PUSH_TOP_AIRPORTS);
+}
+
+static void on_stream_top_windows(h2o_req_t *req, void *data)
+{
+    stream_top(req, data, PUSH_TOP_WINDOWS);
+}
+
+/* Filter values: codes and equipment lists are short; a longer value is refused rather than never matched. */
+#define FILTER_MAX 64
+
+static void on_stream_events(h2o_req_t *req, void *data)
+{
+    query_t *q = data;
+    static const char *const names[] = {"source_airport", "destination_airport", "airline", "equipment", NULL};
+    char err[256];
+    size_t qlen;
+    const char *qs = http_req_query(req, &qlen);
+    if (query_string_check_names(qs, qlen, names, err, sizeof(err)) != 0) {
+        http_send_error(req, 400, "%s", err);
+        return;
+    }
+    char values[4][FILTER_MAX + 1];
+    const char *given[4];
+    for (size_t i = 0; i < 4; i++) {
+        long len = query_string_get(qs, qlen, names[i], values[i], sizeof(values[i]));
+        if (len == -2) {
+            http_send_error(req, 400, "parameter '%s' must be a well-formed value of at most %d bytes", names[i],
+                            FILTER_MAX);
+            return;
+        }
+        given[i] = len >= 0 ? values[i] : NULL;
+    }
+    push_filter_t filter = {given[0], given[1], given[2], given[3]};
+    char id[128];
+    push_subscribe(q->push, req, PUSH_EVENTS, 0, &filter, last_event_id(req, id, sizeof(id)));
 }
 
 /* ---- status and probes ---- */
@@ -392,6 +400,34 @@ static void on_readyz(h2o_req_t *req, void *data)
         http_send_error(req, 503, "not ready: catching up with the end offsets seen at start");
 }
 
+static void write_push_metrics(buf_t *out, const push_t *push)
+{
+    const push_stats_t *ps = push_stats(push);
+    for (int st = 0; st < PUSH_STREAMS; st++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "stream=\"%s\"", push_stream_name((push_stream_t)st));
+        if (st == 0)
+            metrics_write_gauge(out, "query_stream_subscribers", "Open /stream/ subscriptions.", labels,
+                                (double)push_subscribers(push, (push_stream_t)st));
+        else
+            metrics_write_sample(out, "query_stream_subscribers", labels, (double)push_subscribers(push, (push_stream_t)st));
+    }
+    for (int st = 0; st < PUSH_STREAMS; st++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "stream=\"%s\"", push_stream_name((push_stream_t)st));
+        if (st == 0)
+            metrics_write_counter(out, "query_stream_messages_total", "Messages sent on /stream/ subscriptions.",
+                                  labels, (double)ps->messages_sent[st]);
+        else
+            metrics_write_sample(out, "query_stream_messages_total", labels, (double)ps->messages_sent[st]);
+    }
+    metrics_write_counter(out, "query_stream_dropped_slow_total",
+                          "/stream/events clients dropped because they could not keep up.", "",
+                          (double)ps->dropped_slow);
+    metrics_write_counter(out, "query_stream_refused_total", "/stream/ subscriptions refused (--max-subscribers).",
+                          "", (double)ps->refused);
+}
+
 static void on_metrics(h2o_req_t *req, void *data)
 {
     query_t *q = data;
@@ -423,6 +459,7 @@ static void on_metrics(h2o_req_t *req, void *data)
     metrics_write_counter(&out, "query_fetch_kicks_total",
                           "Fetcher wake-ups sent while the prefetch queue was dry and a partition lagged.", "",
                           (double)consumer_fetch_kicks(q->consumer));
+    write_push_metrics(&out, q->push);
     for (size_t i = 0; i < n; i++) {
         char labels[64];
         snprintf(labels, sizeof(labels), "partition=\"%d\"", (int)parts[i].partition);
@@ -479,5 +516,8 @@ const http_route_t query_routes[] = {
     {"/healthz", false, HTTP_GET, on_healthz},
     {"/readyz", false, HTTP_GET, on_readyz},
     {"/metrics", false, HTTP_GET, on_metrics},
+    {"/stream/top10_source_airport", false, HTTP_GET, on_stream_top_airports},
+    {"/stream/top10_equipment_30min_window", false, HTTP_GET, on_stream_top_windows},
+    {"/stream/events", false, HTTP_GET, on_stream_events},
 };
 const size_t query_routes_count = sizeof(query_routes) / sizeof(query_routes[0]);

@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "log.h"
 #include "query.h"
@@ -27,6 +28,9 @@ int main(int argc, char **argv)
         .recent_capacity = 100000,
         .snapshot_interval_ms = 2000,
         .max_future_seconds = 300,
+        .push_interval_ms = 250,
+        .push_heartbeat_ms = 15000,
+        .max_subscribers = 10000,
         .cors_origin = "",
         .log_level = "info",
     };
@@ -55,6 +59,12 @@ int main(int argc, char **argv)
      * free, serve the next ones from the heap and keep that memory: RSS crept past 100 MB after a catch-up.
      */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    /* Every /stream/ subscriber holds a socket: the soft limit on descriptors (often 1,024) goes up to the hard one. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
 
     uv_loop_t *loop = uv_default_loop();
     rc = 0;

@@ -42,6 +42,12 @@ size_t query_config_options(query_config_t *cfg, config_option_t *out, size_t ma
          "how often a changed state is snapshotted"},
         {"max-future-seconds", "MAX_FUTURE_SECONDS", CONFIG_INT, &cfg->max_future_seconds, 0, 30 * 86400,
          "events stamped further ahead of this clock are counted as undecodable, not applied"},
+        {"push-interval-ms", "PUSH_INTERVAL_MS", CONFIG_INT, &cfg->push_interval_ms, 10, 60000,
+         "at most one message per interval on each /stream/ subscription (changes coalesced)"},
+        {"push-heartbeat-ms", "PUSH_HEARTBEAT_MS", CONFIG_INT, &cfg->push_heartbeat_ms, 100, 3600000,
+         "a comment on a /stream/ that sent nothing for this long, so proxies keep it open"},
+        {"max-subscribers", "MAX_SUBSCRIBERS", CONFIG_INT, &cfg->max_subscribers, 0, 1000000,
+         "/stream/ subscriptions open at once, over every stream (429 beyond)"},
         {"cors-origin", "CORS_ORIGIN", CONFIG_STRING, &cfg->cors_origin, 0, 0,
          "let pages from this origin read the views (http[s]://host[:port], or *; empty: off)"},
         {"log-level", "LOG_LEVEL", CONFIG_STRING, &cfg->log_level, 0, 0, "debug, info, warn or error"},
@@ -102,6 +108,7 @@ static void on_message(const rd_kafka_message_t *msg, uint64_t fingerprint, void
         query_skip_undecodable(q, &rec, err);
     } else {
         views_apply_at(q->views, &rec, &ev, event_us);
+        push_event_applied(q->push);
         /* The clock is read once per 64 messages: a batch of 1,024 applies in about 100 us, and reading
          * it per message costs more than the apply on this machine's clock source. */
         if ((q->clock_uses++ & 63) == 0)
@@ -273,6 +280,7 @@ static void query_use_views(query_t *q, views_t *views)
 {
     q->views = views;
     q->views_epoch = random_u64();
+    push_set_views(q->push, views, q->views_epoch);
     q->top_airports.version = q->top_windows.version = UINT64_MAX;
     q->snapshot_version = views_version(views);
     results_csv_set_views(q->csv, views);
@@ -383,6 +391,8 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
         http_server_set_cors_origin(q->http, q->cfg.cors_origin);
     if (http_server_listen(q->http, q->cfg.listen, (int)q->cfg.port, errstr, errstr_size) != 0)
         return -1;
+    push_config_t pc = {q->cfg.push_interval_ms, q->cfg.push_heartbeat_ms, q->cfg.max_subscribers, PUSH_MAX_WAITING};
+    q->push = push_new(loop, &pc);
     q->csv = results_csv_new(loop, q->cfg.results_dir);
     q->evicted = evicted_log_new(loop, q->cfg.results_dir);
     query_restore(q);
@@ -469,6 +479,7 @@ void query_begin_shutdown(query_t *q)
     if (q->shutting_down)
         return;
     q->shutting_down = true;
+    push_close(q->push); /* the streams end: http_server_stop waits for every response to finish */
     http_server_stop(q->http);
     consumer_close(q->consumer);
     uv_close((uv_handle_t *)&q->snapshot_timer, NULL);
@@ -504,6 +515,7 @@ bool query_free(query_t *q)
     buf_free(&q->top_windows.body);
     if (q->http != NULL)
         clean = http_server_free(q->http);
+    push_free(q->push);
     free(q->seen_us);
     config_kv_free(&q->cfg.kafka_props);
     return clean;

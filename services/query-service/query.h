@@ -15,6 +15,7 @@
 #include "http_server.h"
 #include "metrics.h"
 #include "route_codec.h"
+#include "push.h"
 #include "snapshot.h"
 #include "views.h"
 
@@ -33,6 +34,9 @@ typedef struct query_config_s {
     long recent_capacity;
     long snapshot_interval_ms;
     long max_future_seconds; /* an event stamped further ahead of this clock is refused */
+    long push_interval_ms; /* /stream/: at most one message per interval */
+    long push_heartbeat_ms;
+    long max_subscribers;
     char *cors_origin; /* "" = no CORS */
     char *log_level;
     config_kv_t kafka_props;
@@ -48,6 +52,7 @@ typedef struct query_s {
     uv_loop_t *loop;
     query_config_t cfg;
     http_server_t *http;
+    push_t *push; /* the /stream/ subscriptions */
     consumer_t *consumer;
     route_codec_t *codec;
     views_t *views;            /* the state: the views and where they stand in each partition */
