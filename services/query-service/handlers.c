@@ -424,6 +424,9 @@ static void write_push_metrics(buf_t *out, const push_t *push)
     metrics_write_counter(out, "query_stream_dropped_slow_total",
                           "/stream/events clients dropped because they could not keep up.", "",
                           (double)ps->dropped_slow);
+    metrics_write_histogram(out, "query_stream_fanout_seconds",
+                            "Per interval: from the first view subscriber handed its new state to the last.",
+                            &ps->fanout_seconds);
     metrics_write_counter(out, "query_stream_refused_total", "/stream/ subscriptions refused (--max-subscribers).",
                           "", (double)ps->refused);
 }

@@ -16,6 +16,8 @@
 #define PUSH_EVENTS_PER_MESSAGE 1000
 /* Distinct `n` rendered once per interval; a subscriber beyond them gets its own rendering. */
 #define PUSH_RENDER_SLOTS 8
+/* View states handed to subscribers per slice of the loop. */
+#define PUSH_SENDS_PER_SLICE 1000
 /* How long a client waits before it reconnects (the SSE retry field). */
 #define PUSH_RETRY_MS 1000
 /* "<20 digits>-<36 characters of a UUID>" and a NUL, with room to spare. */
@@ -54,6 +56,7 @@ struct push_s {
     push_render_t renders[PUSH_RENDER_SLOTS];
     buf_t scratch;
     buf_t body;
+    uint64_t pass_started_ns; /* the first slice of the pass over the view subscribers under way, 0: none */
     uint64_t applied_since_events; /* events applied since tick_events last ran */
     bool closing;
     bool timer_closed; /* its close callback ran */
@@ -160,16 +163,25 @@ static void send_view(push_sub_t *s, bool replace)
     p->stats.messages_sent[s->stream]++;
 }
 
-static void tick_views(push_t *p, push_stream_t stream)
+/*
+ * Sends the view's new state to the subscribers that do not have it, at most *budget of them. @returns false
+ * when the budget ran out first: the rest in the next slice.
+ */
+static bool tick_views(push_t *p, push_stream_t stream, size_t *budget)
 {
     for (size_t i = 0; i < PUSH_RENDER_SLOTS; i++)
         p->renders[i].used = false;
     uint64_t change = view_change(p, stream);
     for (push_sub_t *s = p->subs[stream], *next; s != NULL; s = next) {
         next = s->next;
-        if (!s->ended && (s->sent_epoch != p->epoch || s->sent_change != change))
-            send_view(s, true);
+        if (s->ended || (s->sent_epoch == p->epoch && s->sent_change == change))
+            continue;
+        if (*budget == 0)
+            return false;
+        send_view(s, true);
+        (*budget)--;
     }
+    return true;
 }
 
 /* ---- the events ---- */
@@ -303,10 +315,22 @@ static void on_tick(uv_timer_t *t)
     push_t *p = t->data;
     if (p->views == NULL)
         return;
-    if (p->subs[PUSH_TOP_AIRPORTS] != NULL)
-        tick_views(p, PUSH_TOP_AIRPORTS);
-    if (p->subs[PUSH_TOP_WINDOWS] != NULL)
-        tick_views(p, PUSH_TOP_WINDOWS);
+    /*
+     * Thousands of subscribers are served in slices, the loop running between them (the consumer, HTTP): each
+     * write to a socket costs tens of microseconds in the kernel.
+     */
+    uint64_t t0 = uv_hrtime();
+    if (p->pass_started_ns == 0)
+        p->pass_started_ns = t0;
+    size_t budget = PUSH_SENDS_PER_SLICE;
+    bool done = tick_views(p, PUSH_TOP_AIRPORTS, &budget) && tick_views(p, PUSH_TOP_WINDOWS, &budget);
+    if (!done) {
+        uv_timer_start(&p->timer, on_tick, 0, (uint64_t)p->cfg.interval_ms); /* the next slice at once */
+        return;
+    }
+    if (budget < PUSH_SENDS_PER_SLICE || p->pass_started_ns != t0)
+        metrics_histogram_observe(&p->stats.fanout_seconds, (double)(uv_hrtime() - p->pass_started_ns) / 1e9);
+    p->pass_started_ns = 0;
     if (p->subs[PUSH_EVENTS] != NULL)
         tick_events(p);
     uint64_t now = uv_now(p->loop);
@@ -327,6 +351,7 @@ push_t *push_new(uv_loop_t *loop, const push_config_t *cfg)
     push_t *p = xcalloc(1, sizeof(*p));
     p->loop = loop;
     p->cfg = *cfg;
+    metrics_histogram_init_latency(&p->stats.fanout_seconds);
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;
     uv_timer_start(&p->timer, on_tick, (uint64_t)cfg->interval_ms, (uint64_t)cfg->interval_ms);

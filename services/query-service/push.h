@@ -19,6 +19,7 @@
 #include <h2o.h>
 #include <uv.h>
 
+#include "metrics.h"
 #include "views.h"
 
 /* Events waiting for one /stream/events client beyond which nothing more is rendered for it until it catches up. */
@@ -47,6 +48,8 @@ typedef struct push_stats_s {
     uint64_t messages_sent[PUSH_STREAMS];
     uint64_t dropped_slow; /* /stream/events clients that could not keep up */
     uint64_t refused;      /* 429: --max-subscribers reached */
+    /* Per interval with view subscribers to update: from the first to the last handed its new state. */
+    metrics_histogram_t fanout_seconds;
 } push_stats_t;
 
 push_t *push_new(uv_loop_t *loop, const push_config_t *cfg);

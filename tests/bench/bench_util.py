@@ -1,6 +1,8 @@
-"""Shared by the benchmark scripts: medians, the one-JSON-object-per-figure output, child RSS."""
+"""Shared by the benchmark scripts: medians, the one-JSON-object-per-figure output, child RSS, Prometheus
+histograms."""
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -46,4 +48,28 @@ def peak_rss_mb(pid):
         for line in f:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def histogram(q, name):
+    """Cumulative bucket counts of a Prometheus histogram from /metrics."""
+    text = q.get("/metrics")[2].decode()
+    buckets = []
+    for m in re.finditer(name + r'_bucket\{le="([^"]+)"\} (\d+)', text):
+        buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), int(m.group(2))))
+    return buckets
+
+
+def quantile(before, after, q):
+    """PromQL-style histogram_quantile over the difference of two cumulative snapshots."""
+    delta = [(le, a - b_) for (le, a), (_, b_) in zip(after, before)]
+    total = delta[-1][1]
+    rank = q * total
+    prev_le, prev_count = 0.0, 0
+    for le, count in delta:
+        if count >= rank:
+            if le == float("inf"):
+                return prev_le
+            return prev_le + (le - prev_le) * (rank - prev_count) / max(count - prev_count, 1)
+        prev_le, prev_count = le, count
     return float("nan")

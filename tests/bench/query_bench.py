@@ -30,30 +30,6 @@ def produce(gw, passes):
     h.check(st == 200, body)
 
 
-def histogram(q, name):
-    """Cumulative bucket counts of a Prometheus histogram from /metrics."""
-    text = q.get("/metrics")[2].decode()
-    buckets = []
-    for m in re.finditer(name + r'_bucket\{le="([^"]+)"\} (\d+)', text):
-        buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), int(m.group(2))))
-    return buckets
-
-
-def quantile(before, after, q):
-    """PromQL-style histogram_quantile over the difference of two cumulative snapshots."""
-    delta = [(le, a - b_) for (le, a), (_, b_) in zip(after, before)]
-    total = delta[-1][1]
-    rank = q * total
-    prev_le, prev_count = 0.0, 0
-    for le, count in delta:
-        if count >= rank:
-            if le == float("inf"):
-                return prev_le
-            return prev_le + (le - prev_le) * (rank - prev_count) / max(count - prev_count, 1)
-        prev_le, prev_count = le, count
-    return float("nan")
-
-
 def wrk(url, seconds=10):
     out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url], check=True,
                          capture_output=True, text=True).stdout
@@ -138,14 +114,14 @@ def main():
         st, _, body = gw.get("/produce", params={"async": "1", "loop": "1", "rate": "20000"})
         job = json.loads(body)["data"][0]["id"]
         time.sleep(5)
-        before = histogram(q, "query_event_to_view_latency_seconds")
-        ack_before = histogram(gw, "ingest_produce_ack_latency_seconds")
+        before = b.histogram(q, "query_event_to_view_latency_seconds")
+        ack_before = b.histogram(gw, "ingest_produce_ack_latency_seconds")
         time.sleep(15)
         gw.request("DELETE", "/jobs/" + job)
-        after = histogram(q, "query_event_to_view_latency_seconds")
-        ack_after = histogram(gw, "ingest_produce_ack_latency_seconds")
-        b.figure("query_event_to_view_p99_at_20k_per_s", quantile(before, after, 0.99) * 1000, "ms",
-                 "broker produce-to-ack p99 (same events)", quantile(ack_before, ack_after, 0.99) * 1000,
+        after = b.histogram(q, "query_event_to_view_latency_seconds")
+        ack_after = b.histogram(gw, "ingest_produce_ack_latency_seconds")
+        b.figure("query_event_to_view_p99_at_20k_per_s", b.quantile(before, after, 0.99) * 1000, "ms",
+                 "broker produce-to-ack p99 (same events)", b.quantile(ack_before, ack_after, 0.99) * 1000,
                  higher_is_better=False)
         h.wait_until(lambda: data_of(gw, "/jobs/" + job)[0]["state"] == "finished", 60, what="job stopped")
 
