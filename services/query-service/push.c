@@ -34,6 +34,7 @@ typedef struct push_sub_s {
     uint64_t next_seq; /* events: the sequence number of the next event to look at */
     char *filter[4];   /* events: source_airport, destination_airport, airline, equipment; NULL: any */
     uint64_t last_write_ms;
+    uint64_t sent_pass; /* views: the pass over the subscribers (push_t.pass) that last sent it a state */
     bool ended; /* told why and ended: it goes once h2o is done with it */
 } push_sub_t;
 
@@ -56,7 +57,8 @@ struct push_s {
     push_render_t renders[PUSH_RENDER_SLOTS];
     buf_t scratch;
     buf_t body;
-    uint64_t pass_started_ns; /* the first slice of the pass over the view subscribers under way, 0: none */
+    uint64_t pass;            /* passes over the view subscribers, one per interval, each in slices */
+    uint64_t pass_started_ns; /* its first slice, 0: no pass under way */
     uint64_t applied_since_events; /* events applied since tick_events last ran */
     bool closing;
     bool timer_closed; /* its close callback ran */
@@ -160,12 +162,14 @@ static void send_view(push_sub_t *s, bool replace)
     sub_write(s, msg, replace);
     s->sent_epoch = p->epoch;
     s->sent_change = view_change(p, s->stream);
+    s->sent_pass = p->pass;
     p->stats.messages_sent[s->stream]++;
 }
 
 /*
- * Sends the view's new state to the subscribers that do not have it, at most *budget of them. @returns false
- * when the budget ran out first: the rest in the next slice.
+ * Sends the view's new state to the subscribers that do not have it and got nothing yet in this pass, at most
+ * *budget of them. @returns false when the budget ran out first: the rest in the next slice. A subscriber served
+ * early in a pass waits for the next one, however often the view changes meanwhile: one message per interval.
  */
 static bool tick_views(push_t *p, push_stream_t stream, size_t *budget)
 {
@@ -174,7 +178,7 @@ static bool tick_views(push_t *p, push_stream_t stream, size_t *budget)
     uint64_t change = view_change(p, stream);
     for (push_sub_t *s = p->subs[stream], *next; s != NULL; s = next) {
         next = s->next;
-        if (s->ended || (s->sent_epoch == p->epoch && s->sent_change == change))
+        if (s->ended || s->sent_pass == p->pass || (s->sent_epoch == p->epoch && s->sent_change == change))
             continue;
         if (*budget == 0)
             return false;
@@ -320,8 +324,10 @@ static void on_tick(uv_timer_t *t)
      * write to a socket costs tens of microseconds in the kernel.
      */
     uint64_t t0 = uv_hrtime();
-    if (p->pass_started_ns == 0)
+    if (p->pass_started_ns == 0) {
         p->pass_started_ns = t0;
+        p->pass++;
+    }
     size_t budget = PUSH_SENDS_PER_SLICE;
     bool done = tick_views(p, PUSH_TOP_AIRPORTS, &budget) && tick_views(p, PUSH_TOP_WINDOWS, &budget);
     if (!done) {

@@ -143,10 +143,12 @@ async def measure_stream(q):
     await asyncio.sleep(MEASURE_S)
     fanout_after = b.histogram(q, "query_stream_fanout_seconds")
     # The states of the last second are still being delivered when the window closes.
-    states, delays, complete = delays_and_coverage([proto for _, proto in conns], start, time.monotonic() - 1.0)
+    end = time.monotonic()
+    states, delays, complete = delays_and_coverage([proto for _, proto in conns], start, end - 1.0)
+    busiest = max(sum(1 for t, _ in proto.seen if t >= start) for _, proto in conns) / (end - start)
     for transport, _ in conns:
         transport.close()
-    return {"updates": len(states), "p99_ms": p(delays, 0.99) * 1000, "max_ms": max(delays) * 1000,
+    return {"updates": len(states), "busiest_messages_per_s": busiest, "p99_ms": p(delays, 0.99) * 1000, "max_ms": max(delays) * 1000,
             "complete": complete, "rss_kb_per_client": grown / len(conns),
             "server_fanout_p99_ms": b.quantile(fanout_before, fanout_after, 0.99) * 1000}
 
@@ -211,6 +213,8 @@ def main():
         b.figure("stream_server_fanout_p99", stream["server_fanout_p99_ms"], "ms",
                  "stream change to client p99 (the same run, clients included)", stream["p99_ms"],
                  higher_is_better=False)
+        b.figure("stream_busiest_subscriber_messages_per_s", stream["busiest_messages_per_s"], "messages/s",
+                 "one per --push-interval-ms, the most coalescing allows", 1000 / INTERVAL_MS, higher_is_better=False)
         b.figure("stream_subscribers_with_every_update", stream["complete"] * 100, "%",
                  "pollers that saw every state first seen in their window (%)", polling["complete"] * 100)
         b.figure("stream_rss_growth_per_subscriber", stream["rss_kb_per_client"], "KB",
