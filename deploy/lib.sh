@@ -2,11 +2,12 @@
 # Shared set-up for deploy/run.sh, tests/run.sh, tests/bench/*.sh and tests/deploy/. Source it from the
 # repository root:
 #   cd "$(dirname "$0")/.." && source deploy/lib.sh
-# Functions: frs_log, frs_die, install_packages PKG..., need_packages [--tests], obtain_routes, build_project, free_port [N], fetch_kafka,
+# Functions: frs_log, frs_die, install_packages PKG..., need_packages [--tests], obtain_routes (and obtain_reference),
+# download_checked, build_project, free_port [N], fetch_kafka,
 # start_kafka_if_needed, supervise NAME CMD..., and a trap that stops everything started here on EXIT, INT and TERM.
-# Environment read: ROUTES_FILE, SANITIZE, BUILD_DIR, KAFKA_BOOTSTRAP_SERVERS, LOCAL_KAFKA_DIR,
-# LOCAL_KAFKA_PORT, LOCAL_KAFKA_CONTROLLER_PORT, LOCAL_KAFKA_TMP_PREFIX, KCAT_ARGS (extra kcat options,
-# e.g. -X security.protocol=SSL, for a cluster that needs them).
+# Environment read: ROUTES_FILE, AIRPORTS_FILE, AIRLINES_FILE, PLANES_FILE, SANITIZE, BUILD_DIR,
+# KAFKA_BOOTSTRAP_SERVERS, LOCAL_KAFKA_DIR, LOCAL_KAFKA_PORT, LOCAL_KAFKA_CONTROLLER_PORT, LOCAL_KAFKA_TMP_PREFIX,
+# KCAT_ARGS (extra kcat options, e.g. -X security.protocol=SSL, for a cluster that needs them).
 
 # Sourced once (tests/deploy/lib.sh sources it too).
 [ -z "${FRS_DEPLOY_LIB_SOURCED:-}" ] || return 0
@@ -14,8 +15,12 @@ FRS_DEPLOY_LIB_SOURCED=1
 FRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Where the user typed the command: a relative ROUTES_FILE is relative to it.
 FRS_CALLER_PWD=${FRS_CALLER_PWD:-${OLDPWD:-$PWD}}
-ROUTES_URL=https://raw.githubusercontent.com/jpatokal/openflights/master/data/routes.dat
+OPENFLIGHTS_DATA_URL=https://raw.githubusercontent.com/jpatokal/openflights/master/data
+ROUTES_URL=$OPENFLIGHTS_DATA_URL/routes.dat
 ROUTES_SHA256=bd373706238134f619c624c606dccc74c05c2582a977c489c81de501735f2390
+AIRPORTS_SHA256=9387cdb38df5bd664da823f8ccb69fdd9b33a1888f5b7cca09c34a3cd9ff59f9
+AIRLINES_SHA256=39be1a432e8b04ebc12860c29281c974a9cb52169c82b2456a835d66ab1548a1
+PLANES_SHA256=04ba419335a6ff1fd0e0383d0454ff5162b9e39fc76c0a02271b5fc57483d3ce
 # What building and running need (kcat: kafka.sh asks the local broker whether it is up) ...
 FRS_PACKAGES=(libuv1-dev librdkafka-dev libh2o-dev libssl-dev libjson-c-dev libavro-dev uuid-dev pkg-config cmake
     gcc make libc6-dev kcat python3 curl ca-certificates procps)
@@ -78,8 +83,27 @@ need_packages() {
     install_packages "${wanted[@]}"
 }
 
+# Downloads URL to DEST, checked against SHA256. @returns 0, or 1 with the reason printed (offline, or not the file).
+download_checked() { # url dest sha256
+    local url=$1 dest=$2 want=$3 sum
+    mkdir -p "$(dirname "$dest")"
+    frs_log "downloading $url"
+    if ! curl -fsSL --connect-timeout 10 --max-time 30 -o "$dest.part" "$url"; then
+        rm -f "$dest.part"
+        echo "error: the download of $(basename "$dest") from $url failed (offline?)." >&2
+        return 1
+    fi
+    sum=$(sha256sum "$dest.part" | cut -d' ' -f1)
+    if [ "$sum" != "$want" ]; then
+        rm -f "$dest.part"
+        echo "error: the downloaded $(basename "$dest") has SHA-256 $sum, expected $want." >&2
+        return 1
+    fi
+    mv "$dest.part" "$dest"
+}
+
 # Sets ROUTES_FILE (exported, absolute) to a readable routes.dat: the one named by ROUTES_FILE, or
-# data/routes.dat, downloaded and checked against its SHA-256 when absent.
+# data/routes.dat, downloaded and checked against its SHA-256 when absent. Then obtain_reference.
 obtain_routes() {
     if [ -n "${ROUTES_FILE:-}" ]; then
         local f=$ROUTES_FILE
@@ -91,31 +115,44 @@ obtain_routes() {
         [ "$(sha256sum "$ROUTES_FILE" | cut -d' ' -f1)" = "$ROUTES_SHA256" ] ||
             frs_log "warning: $ROUTES_FILE is not the reference routes.dat (SHA-256 differs); tests expect it"
         export ROUTES_FILE
+        obtain_reference
         return 0
     fi
     local dest=$FRS_ROOT/data/routes.dat
-    if [ -f "$dest" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$ROUTES_SHA256" ]; then
-        export ROUTES_FILE=$dest
-        return 0
+    if ! [ -f "$dest" ] || [ "$(sha256sum "$dest" | cut -d' ' -f1)" != "$ROUTES_SHA256" ]; then
+        download_checked "$ROUTES_URL" "$dest" "$ROUTES_SHA256" || {
+            echo "       To run offline, point ROUTES_FILE at a local copy: ROUTES_FILE=/path/to/routes.dat $0" >&2
+            exit 1
+        }
     fi
-    mkdir -p "$FRS_ROOT/data"
-    frs_log "downloading $ROUTES_URL"
-    if ! curl -fsSL --connect-timeout 10 --max-time 30 -o "$dest.part" "$ROUTES_URL"; then
-        rm -f "$dest.part"
-        echo "error: the download of routes.dat from $ROUTES_URL failed (offline?)." >&2
-        echo "       To run offline, point ROUTES_FILE at a local copy: ROUTES_FILE=/path/to/routes.dat $0" >&2
-        exit 1
-    fi
-    local sum
-    sum=$(sha256sum "$dest.part" | cut -d' ' -f1)
-    if [ "$sum" != "$ROUTES_SHA256" ]; then
-        rm -f "$dest.part"
-        echo "error: the downloaded routes.dat has SHA-256 $sum, expected $ROUTES_SHA256." >&2
-        echo "       Use a known copy instead: ROUTES_FILE=/path/to/routes.dat $0" >&2
-        exit 1
-    fi
-    mv "$dest.part" "$dest"
     export ROUTES_FILE=$dest
+    obtain_reference
+}
+
+# The reference files the gateway publishes beside the stream (airports.dat, airlines.dat, planes.dat, ODbL like
+# routes.dat): AIRPORTS_FILE, AIRLINES_FILE and PLANES_FILE when set, else beside ROUTES_FILE, downloaded there
+# with a SHA-256 check when ROUTES_FILE is the project's own data/routes.dat. Each is exported, absolute. One that
+# cannot be had is a warning, not an error: the views work without it, its codes show as unknown in the joined ones.
+obtain_reference() {
+    local kind var f dir sha
+    dir=$(dirname "$ROUTES_FILE")
+    for kind in airports airlines planes; do
+        var=${kind^^}_FILE
+        sha=${kind^^}_SHA256
+        f=${!var:-$dir/$kind.dat}
+        [[ $f == /* ]] || f=$FRS_CALLER_PWD/$f
+        if [ ! -f "$f" ] && [ -z "${!var:-}" ] && [ "$dir" = "$FRS_ROOT/data" ]; then
+            download_checked "${OPENFLIGHTS_DATA_URL}/$kind.dat" "$f" "${!sha}" || rm -f "$f"
+        fi
+        if [ -f "$f" ] && [ -r "$f" ]; then
+            [ "$(sha256sum "$f" | cut -d' ' -f1)" = "${!sha}" ] ||
+                frs_log "warning: $f is not the reference $kind.dat (SHA-256 differs); tests expect it"
+            export "$var=$f"
+        else
+            frs_log "warning: no $kind.dat ($f): set $var; until then the joined views show its codes as unknown"
+            unset "$var"
+        fi
+    done
 }
 
 # Configures and builds; exports BUILD_DIR. SANITIZE=1: ASan+UBSan in build-asan. BUILD_DIR overrides.

@@ -17,6 +17,7 @@
 #   kafka.sh create-topic --bootstrap B --topic T [--partitions N] [--replication-factor R] [--config k=v]...
 #   kafka.sh delete-topic --bootstrap B --topic T
 #   kafka.sh add-partitions --bootstrap B --topic T --partitions N      (N: the new total)
+#   kafka.sh describe-topic --bootstrap B --topic T                     (TopicCommand --describe: its Configs)
 #   kafka.sh delete-records --bootstrap B --topic T --partition P --offset O
 #                                          the partition's records before O are deleted (its log start
 #                                          offset becomes O), as retention would
@@ -335,7 +336,12 @@ run_tool() { # class args...
     local l4j rc=0
     l4j=$(mktemp)
     printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=%%p %%m%%n\n' >"$l4j"
-    java_cp -Dlog4j.configuration="file:$l4j" "$@" >&2 || rc=$?
+    # The tool's output goes to stderr, so that a subcommand prints only its result; describe-topic's is its result.
+    if [ "${TOOL_STDOUT:-0}" = 1 ]; then
+        java_cp -Dlog4j.configuration="file:$l4j" "$@" || rc=$?
+    else
+        java_cp -Dlog4j.configuration="file:$l4j" "$@" >&2 || rc=$?
+    fi
     rm -f "$l4j"
     return "$rc"
 }
@@ -359,6 +365,12 @@ cmd_add_partitions() {
     need bootstrap topic
     run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --alter --topic "$topic" \
         --partitions "$partitions" || die "adding partitions to $topic failed"
+}
+
+cmd_describe_topic() {
+    need bootstrap topic
+    TOOL_STDOUT=1 run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --describe --topic "$topic" ||
+        die "describing $topic failed"
 }
 
 cmd_delete_records() {
@@ -399,6 +411,7 @@ case $sub in
     create-topic) cmd_create_topic ;;
     delete-topic) cmd_delete_topic ;;
     add-partitions) cmd_add_partitions ;;
+    describe-topic) cmd_describe_topic ;;
     delete-records) cmd_delete_records ;;
-    *) die "unknown subcommand $sub (fetch, start, stop, kill, start-cluster, stop-cluster, kill-cluster, stop-node, kill-node, restart-node, create-topic, delete-topic, add-partitions, delete-records)" ;;
+    *) die "unknown subcommand $sub (fetch, start, stop, kill, start-cluster, stop-cluster, kill-cluster, stop-node, kill-node, restart-node, create-topic, delete-topic, add-partitions, describe-topic, delete-records)" ;;
 esac

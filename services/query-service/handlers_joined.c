@@ -66,6 +66,14 @@ void handlers_longest_routes(h2o_req_t *req, void *data)
 void handlers_reference(h2o_req_t *req, void *data)
 {
     query_t *q = data;
+    static const char *const allowed[] = {NULL};
+    char err[256];
+    size_t qlen;
+    const char *qs = http_req_query(req, &qlen);
+    if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0) {
+        http_send_error(req, 400, "%s", err);
+        return;
+    }
     struct json_object *o = json_object_new_object();
     for (int k = 0; k < REFERENCE_KINDS; k++) {
         reference_kind_t kind = (reference_kind_t)k;

@@ -191,6 +191,17 @@ def _kafka_tool(what, *args, timeout=60):
     proc = subprocess.run([os.path.join(SOURCE_DIR, "deploy", "kafka", "kafka.sh"), *[str(a) for a in args]],
                           capture_output=True, timeout=timeout, env=env)
     check(proc.returncode == 0, f"{what}: {proc.stderr.decode(errors='replace')[-2000:]}")
+    return proc.stdout.decode(errors="replace")
+
+
+def topic_configs(name, timeout=60, bootstrap_servers=None):
+    """The topic-level configs of name that differ from the broker's defaults, as TopicCommand --describe
+    prints them ({"cleanup.policy": "compact", ...})."""
+    out = _kafka_tool(f"describe topic {name}", "describe-topic", "--bootstrap", bootstrap_servers or bootstrap(),
+                      "--topic", name, timeout=timeout)
+    m = re.search(r"Configs:\s*(\S*)", out)
+    check(m is not None, f"TopicCommand --describe printed no Configs: {out[:500]!r}")
+    return dict(kv.split("=", 1) for kv in m.group(1).split(",") if "=" in kv)
 
 
 def delete_topic(name, timeout=60, bootstrap_servers=None):

@@ -143,6 +143,15 @@ static void describe(views_t *v, buf_t *out)
         dump_airport(out, e.key, e.len, e.count);
     }
     windows_foreach(views_windows(v), dump_window, out);
+    const route_counts_t *rc = views_route_counts(v);
+    const counted_t *tables[] = {rc->airlines, rc->pairs, rc->planes};
+    for (size_t t = 0; t < 3; t++) {
+        buf_printf(out, "\nroute_counts%zu:", t);
+        for (size_t i = 0; i < counted_size(tables[t]); i++) {
+            counted_entry_t e = counted_at(tables[t], i);
+            dump_airport(out, e.key, e.len, e.count);
+        }
+    }
     buf_printf(out, "pushed=%llu\n", (unsigned long long)recent_total_pushed(views_recent(v)));
 }
 
@@ -557,6 +566,38 @@ static void test_older_release(void)
     views_free(v);
 }
 
+/*
+ * A snapshot of a release before the joined views has no route counts: they are rebuilt from its recent events
+ * when those are every event applied (the same counts as had they been saved), and the snapshot is refused (the
+ * views are rebuilt from the topic) when some events have left the recent ring.
+ */
+static void test_without_route_counts(void)
+{
+    views_config_t cfg;
+    small_config(&cfg);
+    char err[512];
+    snapshot_state_t out;
+    views_t *v = random_views(&cfg, 3000); /* the ring holds 5,000: every event */
+    buf_t snap = BUF_INIT;
+    serialize(v, "t", &snap);
+    drop_section(&snap, 13); /* ROUTE_COUNTS */
+    snapshot_seal(&snap);
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &out, err, sizeof(err)), 0);
+    assert_views_equal(v, out.views);
+    snapshot_state_clear(&out);
+    views_free(v);
+
+    v = random_views(&cfg, 6000); /* 1,000 events have left the ring */
+    serialize(v, "t", &snap);
+    drop_section(&snap, 13);
+    snapshot_seal(&snap);
+    ASSERT_EQ(snapshot_load_buffer(snap.data, snap.len, &cfg, &out, err, sizeof(err)), -1);
+    ASSERT(strstr(err, "no route_counts section") != NULL);
+    ASSERT(out.views == NULL);
+    buf_free(&snap);
+    views_free(v);
+}
+
 /* A snapshot written by release 1ef21c0 (tests/unit/data/README.md) restores: an upgrade keeps the state. */
 static void test_release_1ef21c0(void)
 {
@@ -576,6 +617,8 @@ static void test_release_1ef21c0(void)
     ASSERT_EQ(st->events_applied, 38);
     ASSERT_EQ(st->source_airports, 16);
     ASSERT_EQ(counted_get(views_airports(out.views), "KZN", 3), 7);
+    ASSERT_EQ(counted_total(views_route_counts(out.views)->airlines), 38); /* rebuilt from its 38 recent events */
+    ASSERT_EQ(counted_total(views_route_counts(out.views)->pairs), 38);
     const positions_t *pos = views_positions(out.views);
     ASSERT_EQ(positions_count(pos), 3);
     ASSERT_EQ(positions_get(pos, 0).next_offset, 31);
@@ -608,6 +651,7 @@ int main(void)
     RUN_TEST(test_empty_views);
     RUN_TEST(test_views_without_offsets);
     RUN_TEST(test_older_release);
+    RUN_TEST(test_without_route_counts);
     RUN_TEST(test_release_1ef21c0);
     return 0;
 }
