@@ -29,6 +29,12 @@ size_t gateway_config_options(gateway_config_t *cfg, config_option_t *out, size_
         {"replication-factor", "TOPIC_REPLICATION_FACTOR", CONFIG_INT, &cfg->replication_factor, -1, 100,
          "replication factor of the topics when created (-1: broker default)"},
         {"routes-file", "ROUTES_FILE", CONFIG_STRING, &cfg->routes_file, 0, 0, "routes.dat replayed by /produce"},
+        {"airports-file", "AIRPORTS_FILE", CONFIG_STRING, &cfg->reference_files[REFERENCE_AIRPORTS], 0, 0,
+         "airports.dat published to <topic>.airports (default: beside the routes file)"},
+        {"airlines-file", "AIRLINES_FILE", CONFIG_STRING, &cfg->reference_files[REFERENCE_AIRLINES], 0, 0,
+         "airlines.dat published to <topic>.airlines (default: beside the routes file)"},
+        {"planes-file", "PLANES_FILE", CONFIG_STRING, &cfg->reference_files[REFERENCE_PLANES], 0, 0,
+         "planes.dat published to <topic>.planes (default: beside the routes file)"},
         {"data-dir", "DATA_DIR", CONFIG_STRING, &cfg->data_dir, 0, 0,
          "directory the `file` parameter is confined to (default: the routes file's)"},
         {"results-dir", "RESULTS_DIR", CONFIG_STRING, &cfg->results_dir, 0, 0, "where error.txt is written"},
@@ -50,9 +56,16 @@ static void on_delivery(void *opaque, rd_kafka_resp_err_t err, void *data)
     replay_job_on_delivery(opaque, err);
 }
 
+static void on_reference_delivery(void *opaque, rd_kafka_resp_err_t err, void *data)
+{
+    (void)data;
+    reference_publish_on_delivery(opaque, err);
+}
+
 static void on_drained(void *data)
 {
     gateway_t *gw = data;
+    reference_publish_resume(gw->reference);
     for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
         replay_job_resume(e->job);
 }
@@ -157,6 +170,7 @@ static void on_shutdown_tick(uv_timer_t *t)
         return;
     uv_timer_stop(t);
     uv_close((uv_handle_t *)&gw->shutdown_timer, NULL);
+    uv_close((uv_handle_t *)&gw->reference_timer, NULL);
     producer_close(gw->producer);
     /* Idle keep-alive connections would keep the loop alive; nothing more is served. */
     uv_stop(gw->loop);
@@ -176,6 +190,34 @@ void gateway_begin_shutdown(gateway_t *gw)
     uv_timer_init(gw->loop, &gw->shutdown_timer);
     gw->shutdown_timer.data = gw;
     uv_timer_start(&gw->shutdown_timer, on_shutdown_tick, 0, 20);
+}
+
+/* The reference files are published once Kafka is ready, then on POST /reference. */
+static void on_reference_timer(uv_timer_t *t)
+{
+    gateway_t *gw = t->data;
+    if (gw->shutting_down || !producer_is_ready(gw->producer))
+        return;
+    uv_timer_stop(t);
+    reference_publish_start(gw->reference);
+}
+
+/* The reference files' paths and topics: each given, or <kind>.dat beside the routes file. */
+static void gateway_resolve_reference(gateway_t *gw, const char **paths)
+{
+    char copy[PATH_MAX], path[PATH_MAX + 32];
+    snprintf(copy, sizeof(copy), "%s", gw->cfg.routes_file);
+    const char *dir = dirname(copy);
+    for (int k = 0; k < REFERENCE_KINDS; k++) {
+        if (gw->cfg.reference_files[k][0] == '\0') {
+            snprintf(path, sizeof(path), "%s/%s.dat", dir, reference_kind_name((reference_kind_t)k));
+            gw->cfg.reference_files[k] = xstrdup(path);
+        }
+        paths[k] = gw->cfg.reference_files[k];
+        size_t n = strlen(gw->cfg.topic) + 16;
+        gw->reference_topics[k] = xmalloc(n);
+        reference_kind_topic(gw->cfg.topic, (reference_kind_t)k, gw->reference_topics[k], n);
+    }
 }
 
 /* The data directory: given, or the routes file's own. */
@@ -221,11 +263,24 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, char *errstr, size_t errstr_si
     /* Fully buffered: rejected lines are written in batches, flushed when a job finishes. */
     setvbuf(gw->error_log, NULL, _IOFBF, 64 * 1024);
 
-    producer_config_t pc = {gw->cfg.bootstrap_servers, gw->cfg.topic, gw->cfg.dlq_topic, gw->cfg.partitions,
-                            gw->cfg.replication_factor, &gw->cfg.kafka_props};
+    const char *reference_paths[REFERENCE_KINDS];
+    gateway_resolve_reference(gw, reference_paths);
+    producer_config_t pc = {gw->cfg.bootstrap_servers,
+                            gw->cfg.topic,
+                            gw->cfg.dlq_topic,
+                            gw->cfg.partitions,
+                            gw->cfg.replication_factor,
+                            &gw->cfg.kafka_props,
+                            (const char *const *)gw->reference_topics,
+                            REFERENCE_KINDS,
+                            on_reference_delivery};
     gw->producer = producer_new(loop, &pc, on_delivery, on_drained, gw, errstr, errstr_size);
     if (gw->producer == NULL)
         return -1;
+    gw->reference = reference_publish_new(loop, gw->producer, reference_paths);
+    uv_timer_init(loop, &gw->reference_timer);
+    gw->reference_timer.data = gw;
+    uv_timer_start(&gw->reference_timer, on_reference_timer, 100, 200);
 
     gw->http = http_server_new(loop, gateway_routes, gateway_routes_count, gw);
     if (http_server_listen(gw->http, gw->cfg.listen, (int)gw->cfg.port, errstr, errstr_size) != 0)
@@ -244,6 +299,11 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, char *errstr, size_t errstr_si
 
 void gateway_free(gateway_t *gw)
 {
+    if (gw->reference != NULL) {
+        reference_publish_stop(gw->reference);
+        if (!uv_is_closing((uv_handle_t *)&gw->reference_timer)) /* start-up failed after it began */
+            uv_close((uv_handle_t *)&gw->reference_timer, NULL);
+    }
     if (gw->producer != NULL) {
         /*
          * The final flush gets only what is left of the shutdown deadline. on_shutdown_tick has already waited
@@ -254,6 +314,9 @@ void gateway_free(gateway_t *gw)
         int64_t left_ms = gw->shutting_down ? (gw->shutdown_deadline_us - timestamp_now_us()) / 1000 : 0;
         producer_free(gw->producer, left_ms > 0 ? (int)left_ms : 0);
     }
+    reference_publish_free(gw->reference);
+    for (int k = 0; k < REFERENCE_KINDS; k++)
+        free(gw->reference_topics[k]);
     while (gw->jobs != NULL) {
         gateway_job_t *e = gw->jobs;
         gw->jobs = e->next;

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "http_server.h"
 #include "producer.h"
+#include "reference_publish.h"
 #include "replay_job.h"
 
 typedef struct gateway_config_s {
@@ -27,6 +28,7 @@ typedef struct gateway_config_s {
     long replication_factor;
     char *routes_file;
     char *data_dir; /* "" = the routes file's directory */
+    char *reference_files[REFERENCE_KINDS]; /* "" = <kind>.dat beside the routes file */
     char *results_dir;
     char *log_level;
     long max_jobs;
@@ -48,6 +50,9 @@ typedef struct gateway_s {
     char data_dir_real[4096]; /* realpath of the data directory: `file` must resolve inside it */
     http_server_t *http;
     producer_t *producer;
+    reference_publish_t *reference;
+    char *reference_topics[REFERENCE_KINDS];
+    uv_timer_t reference_timer; /* the first publication starts once Kafka is ready */
     FILE *error_log;
     gateway_job_t *jobs; /* newest first; finished ones are kept (bounded) so /jobs/{id} still answers */
     uv_signal_t sigterm;

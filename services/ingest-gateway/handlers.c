@@ -16,7 +16,8 @@ static void on_index(h2o_req_t *req, void *data)
 {
     (void)data;
     static const char *const endpoints[] = {"GET /",        "GET|POST /produce", "GET /jobs",    "GET|DELETE /jobs/{id}",
-                                            "GET /healthz", "GET /readyz",       "GET /metrics", NULL};
+                                            "GET|POST /reference", "GET /healthz", "GET /readyz",       "GET /metrics",
+                                            NULL};
     struct json_object *arr = json_object_new_array();
     for (size_t i = 0; endpoints[i] != NULL; i++)
         json_object_array_add(arr, json_object_new_string(endpoints[i]));
@@ -226,6 +227,58 @@ static void on_job(h2o_req_t *req, void *data)
     json_object_put(arr);
 }
 
+/* The latest publication of the reference files: its number, state and, per file, what was read and delivered. */
+static struct json_object *reference_json(const gateway_t *gw)
+{
+    struct json_object *o = json_object_new_object();
+    for (int k = 0; k < REFERENCE_KINDS; k++) {
+        const reference_counts_t *c = reference_publish_counts(gw->reference, (reference_kind_t)k);
+        struct json_object *f = json_object_new_object();
+        json_object_object_add(f, "delivered", json_object_new_int64((int64_t)c->delivered));
+        json_object_object_add(f, "entries", json_object_new_int64((int64_t)c->entries));
+        json_object_object_add(f, "error", c->error[0] ? json_object_new_string(c->error) : NULL);
+        json_object_object_add(f, "failed", json_object_new_int64((int64_t)c->failed));
+        json_object_object_add(f, "file", json_object_new_string(c->path));
+        json_object_object_add(f, "lines", json_object_new_int64((int64_t)c->lines));
+        json_object_object_add(f, "messages", json_object_new_int64((int64_t)c->messages));
+        json_object_object_add(f, "rejected", json_object_new_int64((int64_t)c->rejected));
+        json_object_object_add(f, "topic", json_object_new_string(gw->reference_topics[k]));
+        json_object_object_add(o, reference_kind_name((reference_kind_t)k), f);
+    }
+    json_object_object_add(o, "run", json_object_new_int64((int64_t)reference_publish_run(gw->reference)));
+    json_object_object_add(o, "state",
+                           json_object_new_string(reference_publish_state_name(reference_publish_state(gw->reference))));
+    return o;
+}
+
+/*
+ * GET: the latest publication. POST: publishes the files again (202; a correction in a file reaches every
+ * query-service through the compacted topics), 409 while one runs, 503 while Kafka is not ready.
+ */
+static void on_reference(h2o_req_t *req, void *data)
+{
+    gateway_t *gw = data;
+    int status = 200;
+    const char *message = "reference";
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        if (!producer_is_ready(gw->producer)) {
+            http_send_error(req, 503, "Kafka is not ready: %s", producer_last_error(gw->producer));
+            return;
+        }
+        if (reference_publish_start(gw->reference) == 0) {
+            http_send_error(req, 409, "publication %llu of the reference files is still running: GET /reference",
+                            (unsigned long long)reference_publish_run(gw->reference));
+            return;
+        }
+        status = 202;
+        message = "reference: publishing, GET /reference for progress";
+    }
+    struct json_object *arr = json_object_new_array();
+    json_object_array_add(arr, reference_json(gw));
+    http_send_envelope(req, status, false, message, arr);
+    json_object_put(arr);
+}
+
 static void on_healthz(h2o_req_t *req, void *data)
 {
     (void)data;
@@ -265,6 +318,19 @@ static void on_metrics(h2o_req_t *req, void *data)
     metrics_write_counter(&out, "ingest_jobs_started_total", "Replay jobs started.", "", (double)gw->jobs_started);
     metrics_write_gauge(&out, "ingest_kafka_ready", "1 when the topics exist and Kafka answers.", "",
                         producer_is_ready(gw->producer) ? 1 : 0);
+    for (int k = 0; k < REFERENCE_KINDS; k++) {
+        const reference_counts_t *c = reference_publish_counts(gw->reference, (reference_kind_t)k);
+        char label[32];
+        snprintf(label, sizeof(label), "table=\"%s\"", reference_kind_name((reference_kind_t)k));
+        if (k == 0)
+            metrics_write_gauge(&out, "ingest_reference_codes_delivered",
+                                "Codes of the latest reference publication acknowledged, per table.", label,
+                                (double)c->delivered);
+        else
+            metrics_write_sample(&out, "ingest_reference_codes_delivered", label, (double)c->delivered);
+    }
+    metrics_write_counter(&out, "ingest_reference_publications_total", "Publications of the reference files started.",
+                          "", (double)reference_publish_run(gw->reference));
     metrics_write_histogram(&out, "ingest_produce_ack_latency_seconds", "Produce call to broker acknowledgement.",
                             producer_latency(gw->producer));
     http_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
@@ -276,6 +342,7 @@ const http_route_t gateway_routes[] = {
     {"/produce", false, HTTP_GET | HTTP_POST, on_produce},
     {"/jobs", false, HTTP_GET, on_jobs_list},
     {"/jobs/", true, HTTP_GET | HTTP_DELETE, on_job},
+    {"/reference", false, HTTP_GET | HTTP_POST, on_reference},
     {"/healthz", false, HTTP_GET, on_healthz},
     {"/readyz", false, HTTP_GET, on_readyz},
     {"/metrics", false, HTTP_GET, on_metrics},

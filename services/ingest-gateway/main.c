@@ -23,6 +23,7 @@ int main(int argc, char **argv)
         .replication_factor = -1,
         .routes_file = "data/routes.dat",
         .data_dir = "",
+        .reference_files = {"", "", ""},
         .results_dir = "results",
         .log_level = "info",
         .max_jobs = 16,

@@ -20,6 +20,10 @@ struct producer_s {
     rd_kafka_t *rk;
     rd_kafka_topic_t *topic;
     rd_kafka_topic_t *dlq_topic;
+    rd_kafka_topic_t **compacted;
+    char **compacted_names;
+    size_t n_compacted;
+    producer_delivery_cb on_compacted_delivery;
     rd_kafka_queue_t *main_queue;
     kafka_waker_t *waker;
     producer_delivery_cb on_delivery;
@@ -49,6 +53,12 @@ static void on_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
     (void)rk;
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR)
         metrics_histogram_observe(&p->latency, (double)rd_kafka_message_latency(msg) / 1e6);
+    for (size_t i = 0; i < p->n_compacted; i++) {
+        if (msg->rkt == p->compacted[i]) {
+            p->on_compacted_delivery(msg->_private, msg->err, p->data);
+            return;
+        }
+    }
     p->on_delivery(msg->_private, msg->err, p->data);
 }
 
@@ -83,14 +93,18 @@ static void probe_work(uv_work_t *req)
 
     if (!p->topics_created) {
         rd_kafka_queue_t *q = rd_kafka_queue_new(p->rk);
-        rd_kafka_NewTopic_t *topics[2];
-        const char *names[2] = {p->topic_name, p->dlq_topic_name};
-        for (int i = 0; i < 2; i++)
-            topics[i] = rd_kafka_NewTopic_new(names[i], (int)p->partitions, (int)p->replication_factor, errstr,
+        size_t n_topics = 2 + p->n_compacted;
+        rd_kafka_NewTopic_t **topics = xmalloc(n_topics * sizeof(*topics));
+        for (size_t i = 0; i < n_topics; i++) {
+            const char *name = i == 0 ? p->topic_name : i == 1 ? p->dlq_topic_name : p->compacted_names[i - 2];
+            topics[i] = rd_kafka_NewTopic_new(name, (int)p->partitions, (int)p->replication_factor, errstr,
                                               sizeof(errstr));
+            if (i >= 2)
+                rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy", "compact");
+        }
         rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(p->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
         rd_kafka_AdminOptions_set_request_timeout(opts, PROBE_TIMEOUT_MS, errstr, sizeof(errstr));
-        rd_kafka_CreateTopics(p->rk, topics, 2, opts, q);
+        rd_kafka_CreateTopics(p->rk, topics, n_topics, opts, q);
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, PROBE_TIMEOUT_MS + 1000);
         bool ok = false;
         if (ev == NULL) {
@@ -113,8 +127,9 @@ static void probe_work(uv_work_t *req)
         if (ev != NULL)
             rd_kafka_event_destroy(ev);
         rd_kafka_AdminOptions_destroy(opts);
-        for (int i = 0; i < 2; i++)
+        for (size_t i = 0; i < n_topics; i++)
             rd_kafka_NewTopic_destroy(topics[i]);
+        free(topics);
         rd_kafka_queue_destroy(q);
         if (!ok)
             return;
@@ -217,6 +232,14 @@ producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer
     }
     p->topic = rd_kafka_topic_new(p->rk, p->topic_name, NULL);
     p->dlq_topic = rd_kafka_topic_new(p->rk, p->dlq_topic_name, NULL);
+    p->n_compacted = cfg->n_compacted;
+    p->on_compacted_delivery = cfg->on_compacted_delivery;
+    p->compacted = xcalloc(p->n_compacted + 1, sizeof(*p->compacted));
+    p->compacted_names = xcalloc(p->n_compacted + 1, sizeof(*p->compacted_names));
+    for (size_t i = 0; i < p->n_compacted; i++) {
+        p->compacted_names[i] = xstrdup(cfg->compacted_topics[i]);
+        p->compacted[i] = rd_kafka_topic_new(p->rk, p->compacted_names[i], NULL);
+    }
     p->main_queue = rd_kafka_queue_get_main(p->rk);
     p->waker = kafka_waker_new(loop, p->main_queue, on_kafka_ready, p);
 
@@ -239,6 +262,21 @@ int producer_send(producer_t *p, const char *key, size_t key_len, const void *va
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         return -ENOBUFS;
     snprintf(errstr, errstr_size, "produce to %s failed: %s", p->topic_name, rd_kafka_err2str(err));
+    return -EIO;
+}
+
+int producer_send_compacted(producer_t *p, size_t index, const char *key, size_t key_len, const void *value,
+                            size_t value_len, void *opaque, char *errstr, size_t errstr_size)
+{
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        p->rk, RD_KAFKA_V_RKT(p->compacted[index]), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_OPAQUE(opaque),
+        RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        return -ENOBUFS;
+    snprintf(errstr, errstr_size, "produce to %s failed: %s", p->compacted_names[index], rd_kafka_err2str(err));
     return -EIO;
 }
 
@@ -319,6 +357,12 @@ void producer_free(producer_t *p, int timeout_ms)
     rd_kafka_queue_destroy(p->main_queue);
     rd_kafka_topic_destroy(p->topic);
     rd_kafka_topic_destroy(p->dlq_topic);
+    for (size_t i = 0; i < p->n_compacted; i++) {
+        rd_kafka_topic_destroy(p->compacted[i]);
+        free(p->compacted_names[i]);
+    }
+    free(p->compacted);
+    free(p->compacted_names);
     rd_kafka_destroy(p->rk);
     free(p->topic_name);
     free(p->dlq_topic_name);

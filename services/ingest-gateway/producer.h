@@ -32,6 +32,10 @@ typedef struct producer_config_s {
     long partitions;
     long replication_factor;
     const config_kv_t *kafka_props; /* -X key=value, applied last */
+    /* Tables beside the events (reference_kind.h): created with cleanup.policy=compact with the others. */
+    const char *const *compacted_topics;
+    size_t n_compacted;
+    producer_delivery_cb on_compacted_delivery; /* their delivery reports, instead of on_delivery */
 } producer_config_t;
 
 /* @returns a producer (strings in cfg are copied), or NULL with errstr when the configuration is rejected. */
@@ -45,6 +49,13 @@ producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer
  */
 int producer_send(producer_t *p, const char *key, size_t key_len, const void *value, size_t value_len,
                   int64_t timestamp_ms, void *opaque, char *errstr, size_t errstr_size);
+
+/*
+ * Enqueues key -> value for compacted topic index (0 <= index < n_compacted); value NULL is a tombstone. Its
+ * delivery report reaches on_compacted_delivery with opaque. @returns as producer_send.
+ */
+int producer_send_compacted(producer_t *p, size_t index, const char *key, size_t key_len, const void *value,
+                            size_t value_len, void *opaque, char *errstr, size_t errstr_size);
 
 /*
  * Enqueues a rejected line to the dead-letter topic: the raw line as value, headers error, line, source.

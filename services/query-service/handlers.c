@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "handlers_joined.h"
 #include "http_cache.h"
 #include "query.h"
 #include "query_string.h"
@@ -22,7 +23,10 @@ static void on_index(h2o_req_t *req, void *data)
                                             "GET /top10_equipment_30min_window", "GET /windows",
                                             "GET /dump_table", "GET /status", "GET /healthz", "GET /readyz",
                                             "GET /metrics", "GET /stream/top10_source_airport",
-                                            "GET /stream/top10_equipment_30min_window", "GET /stream/events", "GET /ui", NULL};
+                                            "GET /stream/top10_equipment_30min_window", "GET /stream/events",
+                                            "GET /source_airports", "GET /routes_per_country",
+                                            "GET /routes_per_airline", "GET /equipment", "GET /longest_routes",
+                                            "GET /reference", "GET /ui", NULL};
     struct json_object *arr = json_object_new_array();
     for (size_t i = 0; endpoints[i] != NULL; i++)
         json_object_array_add(arr, json_object_new_string(endpoints[i]));
@@ -515,6 +519,12 @@ const http_route_t query_routes[] = {
     {"/top10_source_airport", false, HTTP_GET, on_top_airports},
     {"/top10_equipment_30min_window", false, HTTP_GET, on_top_windows},
     {"/windows", false, HTTP_GET, on_windows},
+    {"/source_airports", false, HTTP_GET, handlers_source_airports},
+    {"/routes_per_country", false, HTTP_GET, handlers_routes_per_country},
+    {"/routes_per_airline", false, HTTP_GET, handlers_routes_per_airline},
+    {"/equipment", false, HTTP_GET, handlers_equipment},
+    {"/longest_routes", false, HTTP_GET, handlers_longest_routes},
+    {"/reference", false, HTTP_GET, handlers_reference},
     {"/dump_table", false, HTTP_GET, on_dump_table},
     {"/status", false, HTTP_GET, on_status},
     {"/healthz", false, HTTP_GET, on_healthz},

@@ -404,6 +404,11 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
     q->consumer = consumer_new(loop, &cc, &cb, views_positions(q->views), errstr, errstr_size);
     if (q->consumer == NULL)
         return -1;
+    q->tables = tables_new();
+    q->reference = reference_feed_new(loop, q->cfg.bootstrap_servers, q->cfg.topic, &q->cfg.kafka_props, q->tables,
+                                      NULL, q, errstr, errstr_size);
+    if (q->reference == NULL)
+        return -1;
 
     uv_timer_init(loop, &q->snapshot_timer);
     q->snapshot_timer.data = q;
@@ -465,7 +470,7 @@ static void on_final_written(void *data)
 static void on_deadline(uv_timer_t *t)
 {
     query_t *q = t->data;
-    if (q->final_writes_left > 0 || consumer_busy(q->consumer)) {
+    if (q->final_writes_left > 0 || consumer_busy(q->consumer) || reference_feed_busy(q->reference)) {
         uv_timer_start(t, on_deadline, 100, 0); /* bounded: each has its timeout */
         return;
     }
@@ -482,6 +487,7 @@ void query_begin_shutdown(query_t *q)
     push_close(q->push); /* the streams end: http_server_stop waits for every response to finish */
     http_server_stop(q->http);
     consumer_close(q->consumer);
+    reference_feed_close(q->reference);
     uv_close((uv_handle_t *)&q->snapshot_timer, NULL);
     uv_close((uv_handle_t *)&q->current_timer, NULL);
     uv_timer_init(q->loop, &q->deadline_timer);
@@ -505,6 +511,8 @@ bool query_free(query_t *q)
         evicted_log_close(q->evicted, NULL, NULL);
     if (q->consumer != NULL)
         consumer_free(q->consumer);
+    reference_feed_free(q->reference);
+    tables_free(q->tables);
     if (q->views != NULL)
         views_free(q->views);
     if (q->codec != NULL)

@@ -16,7 +16,9 @@
 #include "metrics.h"
 #include "route_codec.h"
 #include "push.h"
+#include "reference_feed.h"
 #include "snapshot.h"
+#include "tables.h"
 #include "views.h"
 
 typedef struct query_config_s {
@@ -54,6 +56,8 @@ typedef struct query_s {
     http_server_t *http;
     push_t *push; /* the /stream/ subscriptions */
     consumer_t *consumer;
+    tables_t *tables;           /* the reference tables, read beside the stream by reference_feed */
+    reference_feed_t *reference;
     route_codec_t *codec;
     views_t *views;            /* the state: the views and where they stand in each partition */
     uint64_t views_epoch;      /* random, new with each set of views: with views_version, the views' ETags */

@@ -30,6 +30,7 @@ enum {
     SEC_META,      /* when the views last held everything the topic held */
     SEC_TIMES,     /* per partition: its event time */
     SEC_SLIDE,     /* the distance between window starts (absent: the window size, tumbling) */
+    SEC_ROUTE_COUNTS, /* route_counts.h: per airline, per airport pair, per plane code */
     SEC_COUNT
 };
 

@@ -122,6 +122,64 @@ static int load_positions(load_t *ld, positions_t *positions)
     return 0;
 }
 
+/* One counted table of a section: u32 n, then n times (u64 count, string). */
+static int load_counted(load_t *ld, int tag, counted_t *c)
+{
+    binio_reader_t *r = &ld->sec[tag];
+    uint32_t n = binio_get_u32(r);
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        uint64_t count = binio_get_u64(r);
+        size_t len;
+        const char *s = binio_get_str(r, &len);
+        if (r->bad)
+            break;
+        if (count == 0 || counted_get(c, s, len) != 0)
+            FAIL("snapshot %s section: zero count or repeated string at entry %u", snapshot_section_names[tag], i);
+        counted_add(c, s, len, count);
+    }
+    return 0;
+}
+
+/*
+ * The joined views' counts. A snapshot of a release before them has none: they can be rebuilt exactly only when
+ * its recent events are every event applied (*from_recent: load_views counts them as it restores them);
+ * otherwise the snapshot cannot give these views and the state is rebuilt from the topic.
+ */
+static int load_route_counts(load_t *ld, views_t *v, uint64_t events_applied, bool *from_recent)
+{
+    route_counts_t *rc = views_route_counts(v);
+    if (!ld->seen[SEC_ROUTE_COUNTS]) {
+        binio_reader_t peek = ld->sec[SEC_RECENT];
+        uint64_t total = binio_get_u64(&peek), count = binio_get_u64(&peek);
+        if (peek.bad || total != events_applied || count != events_applied)
+            FAIL("snapshot has no route_counts section (a release before the joined views) and its recent events "
+                 "are not all the %llu applied: the views are rebuilt from the topic",
+                 (unsigned long long)events_applied);
+        *from_recent = true;
+        return 0;
+    }
+    if (load_counted(ld, SEC_ROUTE_COUNTS, rc->airlines) != 0 || load_counted(ld, SEC_ROUTE_COUNTS, rc->pairs) != 0 ||
+        load_counted(ld, SEC_ROUTE_COUNTS, rc->planes) != 0 || section_done(ld, SEC_ROUTE_COUNTS) != 0)
+        return -1;
+    if (counted_total(rc->airlines) != events_applied || counted_total(rc->pairs) != events_applied ||
+        counted_total(rc->planes) < events_applied)
+        FAIL("snapshot route counts add up to %llu airline, %llu pair and %llu plane counts for %llu events applied",
+             (unsigned long long)counted_total(rc->airlines), (unsigned long long)counted_total(rc->pairs),
+             (unsigned long long)counted_total(rc->planes), (unsigned long long)events_applied);
+    return 0;
+}
+
+/* Counts a restored recent row in the route counts (the upgrade path of load_route_counts). */
+static void count_recent_row(route_counts_t *rc, const recent_row_t *row)
+{
+    route_event_t ev = {0};
+    ev.airline = (str_slice_t){row->airline, row->airline_len};
+    ev.source_airport = (str_slice_t){row->source_airport, row->source_airport_len};
+    ev.destination_airport = (str_slice_t){row->destination_airport, row->destination_airport_len};
+    ev.equipment = (str_slice_t){row->equipment, row->equipment_len};
+    route_counts_add(rc, &ev);
+}
+
 static int load_views(load_t *ld, views_t *v)
 {
     const views_config_t *cfg = views_config(v);
@@ -150,24 +208,15 @@ static int load_views(load_t *ld, views_t *v)
     }
     views_set_counters(v, events_applied, undecodable);
 
-    r = &ld->sec[SEC_AIRPORTS];
     counted_t *ac = views_airports(v);
-    uint32_t n = binio_get_u32(r);
-    for (uint32_t i = 0; i < n && !r->bad; i++) {
-        uint64_t count = binio_get_u64(r);
-        size_t len;
-        const char *s = binio_get_str(r, &len);
-        if (r->bad)
-            break;
-        if (count == 0 || counted_get(ac, s, len) != 0)
-            FAIL("snapshot airports section: zero count or repeated airport at entry %u", i);
-        counted_add(ac, s, len, count);
-    }
-    if (section_done(ld, SEC_AIRPORTS) != 0)
+    if (load_counted(ld, SEC_AIRPORTS, ac) != 0 || section_done(ld, SEC_AIRPORTS) != 0)
         return -1;
     if (counted_total(ac) != events_applied)
         FAIL("snapshot airports add up to %llu, not the %llu events applied",
              (unsigned long long)counted_total(ac), (unsigned long long)events_applied);
+    bool routes_from_recent = false;
+    if (load_route_counts(ld, v, events_applied, &routes_from_recent) != 0)
+        return -1;
 
     r = &ld->sec[SEC_WINDOWS];
     windows_t *w = views_windows(v);
@@ -223,6 +272,8 @@ static int load_views(load_t *ld, views_t *v)
             break;
         if (codeshare > 1)
             FAIL("snapshot recent section: bad codeshare in row %llu", (unsigned long long)i);
+        if (routes_from_recent)
+            count_recent_row(views_route_counts(v), &row);
         if (i >= skip)
             recent_push_row(recent, &row);
     }

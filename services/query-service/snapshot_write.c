@@ -11,7 +11,7 @@
 
 const char *const snapshot_section_names[SEC_COUNT] = {
     "",          "topic",    "offsets", "config", "airports", "windows", "recent", "evicted",
-    "positions", "counters", "meta",    "times",  "slide"};
+    "positions", "counters", "meta",    "times",  "slide",  "route_counts"};
 
 /* @returns where the section's length goes, patched by section_end. */
 static size_t section_begin(buf_t *b, uint32_t tag)
@@ -35,6 +35,16 @@ static void put_window_row(void *data, int64_t start_us, int64_t end_us, const c
     buf_t *b = data;
     unsigned char *p = binio_begin(b, 20 + len);
     binio_end(b, binio_wstr(binio_w64(binio_w64(p, (uint64_t)start_us), count), equipment, len));
+}
+
+static void put_counted(buf_t *out, const counted_t *c)
+{
+    binio_put_u32(out, (uint32_t)counted_size(c));
+    for (size_t i = 0; i < counted_size(c); i++) {
+        counted_entry_t e = counted_at(c, i);
+        unsigned char *p = binio_begin(out, 12 + e.len);
+        binio_end(out, binio_wstr(binio_w64(p, e.count), e.key, e.len));
+    }
 }
 
 static void put_positions(buf_t *out, const positions_t *positions)
@@ -105,6 +115,7 @@ void snapshot_serialize(const snapshot_state_t *s, buf_t *out)
     recent_t *recent = views_recent(v);
     /* One reservation for the usual case: recent rows dominate. */
     buf_reserve(out, 4096 + (size_t)recent_count(recent) * 120 + st->window_rows * 40 + st->source_airports * 24 +
+                         route_counts_bytes(views_route_counts(v)) +
                          positions_count(views_positions(v)) * 48);
 
     buf_append(out, SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_LEN);
@@ -139,14 +150,15 @@ void snapshot_serialize(const snapshot_state_t *s, buf_t *out)
     binio_put_u64(out, (uint64_t)cfg->slide_us);
     section_end(out, at);
 
-    counted_t *ac = views_airports(v);
     at = section_begin(out, SEC_AIRPORTS);
-    binio_put_u32(out, (uint32_t)counted_size(ac));
-    for (size_t i = 0; i < counted_size(ac); i++) {
-        counted_entry_t e = counted_at(ac, i);
-        unsigned char *p = binio_begin(out, 12 + e.len);
-        binio_end(out, binio_wstr(binio_w64(p, e.count), e.key, e.len));
-    }
+    put_counted(out, views_airports(v));
+    section_end(out, at);
+
+    const route_counts_t *rc = views_route_counts(v);
+    at = section_begin(out, SEC_ROUTE_COUNTS);
+    put_counted(out, rc->airlines);
+    put_counted(out, rc->pairs);
+    put_counted(out, rc->planes);
     section_end(out, at);
 
     windows_t *w = views_windows(v);

@@ -9,6 +9,7 @@
 struct views_s {
     views_config_t cfg;
     counted_t *airports;
+    route_counts_t routes; /* what the joined views count beside the seed's views */
     windows_t *windows;
     recent_t *recent;
     positions_t *positions;
@@ -37,6 +38,7 @@ views_t *views_new(const views_config_t *cfg)
     views_t *v = xcalloc(1, sizeof(*v));
     v->cfg = *cfg;
     v->airports = counted_new(4096);
+    route_counts_init(&v->routes);
     v->windows = windows_new(cfg->window_us, cfg->slide_us, cfg->retention_us, cfg->on_evicted, cfg->on_evicted_data);
     v->recent = recent_new(cfg->recent_capacity);
     v->positions = positions_new();
@@ -55,6 +57,7 @@ void views_free(views_t *v)
     if (v == NULL)
         return;
     counted_free(v->airports);
+    route_counts_free(&v->routes);
     windows_free(v->windows);
     recent_free(v->recent);
     positions_free(v->positions);
@@ -99,6 +102,7 @@ int views_apply_at(views_t *v, const record_id_t *rec, const route_event_t *ev, 
 {
     position_t pos = positions_get(v->positions, rec->partition);
     counted_add(v->airports, ev->source_airport.ptr, ev->source_airport.len, 1);
+    route_counts_add(&v->routes, ev);
     windows_add(v->windows, datetime_us, ev->equipment.ptr, ev->equipment.len,
                 pos.has_time ? pos.event_us - v->cfg.grace_us : WINDOWS_NO_WATERMARK);
     recent_push(v->recent, ev, datetime_us);
@@ -201,7 +205,7 @@ const views_stats_t *views_stats(views_t *v)
     st->watermark_us = ws.watermark_us;
     st->source_airports = counted_size(v->airports);
     st->recent_events = recent_count(v->recent);
-    st->state_bytes = sizeof(*v) + counted_bytes(v->airports) + ws.bytes + recent_bytes(v->recent) +
+    st->state_bytes = sizeof(*v) + counted_bytes(v->airports) + route_counts_bytes(&v->routes) + ws.bytes + recent_bytes(v->recent) +
                       positions_count(v->positions) * sizeof(position_t);
     return st;
 }
@@ -214,6 +218,11 @@ const views_config_t *views_config(const views_t *v)
 counted_t *views_airports(views_t *v)
 {
     return v->airports;
+}
+
+route_counts_t *views_route_counts(views_t *v)
+{
+    return &v->routes;
 }
 
 windows_t *views_windows(views_t *v)

@@ -29,6 +29,7 @@
 #include "counted.h"
 #include "positions.h"
 #include "recent.h"
+#include "route_counts.h"
 #include "route_event.h"
 #include "windows.h"
 
@@ -104,6 +105,7 @@ const views_config_t *views_config(const views_t *v);
 
 /* The views' parts, owned by v: read them; snapshot.c also fills them when restoring. */
 counted_t *views_airports(views_t *v);
+route_counts_t *views_route_counts(views_t *v);
 windows_t *views_windows(views_t *v);
 recent_t *views_recent(views_t *v);
 positions_t *views_positions(views_t *v);

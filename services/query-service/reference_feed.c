@@ -1,0 +1,241 @@
+#include "reference_feed.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "kafka_glue.h"
+#include "log.h"
+
+#define PROBE_TIMEOUT_MS 3000
+#define PROBE_INTERVAL_SEARCHING_MS 1000
+#define PROBE_INTERVAL_FOUND_MS 10000
+#define BATCH_SIZE 1024
+#define MAX_PARTITIONS 4096
+
+typedef struct topic_s {
+    char name[512];
+    rd_kafka_topic_t *rkt;
+    int partitions;    /* being read */
+    int probed;        /* the probe's answer (-1: not found) */
+    int loaded;        /* partitions that reached their end once */
+    bool *at_end_once; /* index = partition */
+} topic_t;
+
+struct reference_feed_s {
+    uv_loop_t *loop;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+    kafka_waker_t *waker;
+    tables_t *tables;
+    reference_feed_changed_cb on_changed;
+    void *data;
+    topic_t topics[REFERENCE_KINDS];
+    uv_timer_t probe_timer;
+    uv_work_t probe_work;
+    bool probe_running;
+    bool closing;
+    rd_kafka_message_t *batch[BATCH_SIZE];
+};
+
+static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    log_warn("kafka_error", "reference topics: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+static reference_kind_t kind_of(const reference_feed_t *f, const rd_kafka_topic_t *rkt)
+{
+    for (int k = 0; k < REFERENCE_KINDS; k++)
+        if (f->topics[k].rkt == rkt)
+            return (reference_kind_t)k;
+    return REFERENCE_KINDS;
+}
+
+static void take(reference_feed_t *f, const rd_kafka_message_t *m, bool *changed)
+{
+    reference_kind_t kind = kind_of(f, m->rkt);
+    if (kind == REFERENCE_KINDS)
+        return;
+    topic_t *t = &f->topics[kind];
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (m->partition >= 0 && m->partition < t->partitions && !t->at_end_once[m->partition]) {
+            t->at_end_once[m->partition] = true;
+            t->loaded++;
+        }
+        return;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("reference_fetch", "%s [%d]: %s", t->name, (int)m->partition, rd_kafka_message_errstr(m));
+        return;
+    }
+    if (m->key == NULL) {
+        log_warn("reference_invalid", "%s [%d] offset %lld: a message without a key (the code): skipped", t->name,
+                 (int)m->partition, (long long)m->offset);
+        return;
+    }
+    if (tables_apply(f->tables, kind, m->key, m->key_len, m->payload, m->payload != NULL ? m->len : 0) != 0)
+        log_warn("reference_invalid", "%s [%d] offset %lld, code %.*s: the value is not a JSON entry: skipped",
+                 t->name, (int)m->partition, (long long)m->offset, (int)(m->key_len > 64 ? 64 : m->key_len),
+                 (const char *)m->key);
+    *changed = true;
+}
+
+static void on_kafka_ready(void *data)
+{
+    reference_feed_t *f = data;
+    bool changed = false;
+    ssize_t n;
+    /* Reference topics are small (thousands of codes): a start drains them in a few batches. */
+    while (!f->closing && (n = rd_kafka_consume_batch_queue(f->queue, 0, f->batch, BATCH_SIZE)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            take(f, f->batch[i], &changed);
+            rd_kafka_message_destroy(f->batch[i]);
+        }
+        if (n < BATCH_SIZE)
+            break;
+    }
+    if (changed && f->on_changed != NULL)
+        f->on_changed(f->data);
+}
+
+/* Threadpool: the partition count of each topic, -1 for one not found. Touches only rk and probed. */
+static void probe_work(uv_work_t *w)
+{
+    reference_feed_t *f = w->data;
+    for (int k = 0; k < REFERENCE_KINDS; k++) {
+        topic_t *t = &f->topics[k];
+        const struct rd_kafka_metadata *md = NULL;
+        t->probed = -1;
+        if (rd_kafka_metadata(f->rk, 0, t->rkt, &md, PROBE_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            continue;
+        if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0)
+            t->probed = md->topics[0].partition_cnt < MAX_PARTITIONS ? md->topics[0].partition_cnt : MAX_PARTITIONS;
+        rd_kafka_metadata_destroy(md);
+    }
+}
+
+static void on_probe_timer(uv_timer_t *timer);
+
+static void probe_done(uv_work_t *w, int status)
+{
+    reference_feed_t *f = w->data;
+    f->probe_running = false;
+    if (status != 0 || f->closing)
+        return;
+    bool all_found = true;
+    for (int k = 0; k < REFERENCE_KINDS; k++) {
+        topic_t *t = &f->topics[k];
+        if (t->probed <= t->partitions) {
+            all_found = all_found && t->partitions > 0;
+            continue;
+        }
+        t->at_end_once = xrealloc(t->at_end_once, (size_t)t->probed * sizeof(bool));
+        for (int p = t->partitions; p < t->probed; p++) {
+            t->at_end_once[p] = false;
+            if (rd_kafka_consume_start_queue(t->rkt, p, RD_KAFKA_OFFSET_BEGINNING, f->queue) != 0)
+                log_warn("reference_fetch", "%s [%d]: %s", t->name, p, rd_kafka_err2str(rd_kafka_last_error()));
+        }
+        log_info("reference_reading", "%s: reading %d partition(s) from the beginning", t->name, t->probed - t->partitions);
+        t->partitions = t->probed;
+    }
+    uv_timer_start(&f->probe_timer, on_probe_timer, all_found ? PROBE_INTERVAL_FOUND_MS : PROBE_INTERVAL_SEARCHING_MS, 0);
+}
+
+static void on_probe_timer(uv_timer_t *timer)
+{
+    reference_feed_t *f = timer->data;
+    if (f->probe_running || f->closing)
+        return;
+    f->probe_running = true;
+    f->probe_work.data = f;
+    uv_queue_work(f->loop, &f->probe_work, probe_work, probe_done);
+}
+
+reference_feed_t *reference_feed_new(uv_loop_t *loop, const char *bootstrap_servers, const char *topic,
+                                     const config_kv_t *kafka_props, tables_t *tables,
+                                     reference_feed_changed_cb on_changed, void *data, char *errstr,
+                                     size_t errstr_size)
+{
+    static const kafka_property_t defaults[] = {
+        {"enable.partition.eof", "true"}, {"enable.auto.commit", "false"}, {"auto.offset.reset", "earliest"}};
+    rd_kafka_conf_t *conf = kafka_conf_new(bootstrap_servers, "query-service-reference", defaults,
+                                           sizeof(defaults) / sizeof(defaults[0]), kafka_props, errstr, errstr_size);
+    if (conf == NULL)
+        return NULL;
+    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+    if (rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    reference_feed_t *f = xcalloc(1, sizeof(*f));
+    f->loop = loop;
+    f->rk = rk;
+    f->tables = tables;
+    f->on_changed = on_changed;
+    f->data = data;
+    for (int k = 0; k < REFERENCE_KINDS; k++) {
+        topic_t *t = &f->topics[k];
+        reference_kind_topic(topic, (reference_kind_t)k, t->name, sizeof(t->name));
+        t->rkt = rd_kafka_topic_new(rk, t->name, NULL);
+    }
+    f->queue = rd_kafka_queue_new(rk);
+    f->waker = kafka_waker_new(loop, f->queue, on_kafka_ready, f);
+    uv_timer_init(loop, &f->probe_timer);
+    f->probe_timer.data = f;
+    uv_timer_start(&f->probe_timer, on_probe_timer, 0, 0);
+    return f;
+}
+
+bool reference_feed_loaded(const reference_feed_t *f)
+{
+    for (int k = 0; k < REFERENCE_KINDS; k++)
+        if (f->topics[k].partitions == 0 || f->topics[k].loaded < f->topics[k].partitions)
+            return false;
+    return true;
+}
+
+int reference_feed_partitions(const reference_feed_t *f, reference_kind_t kind)
+{
+    return f->topics[kind].partitions;
+}
+
+void reference_feed_close(reference_feed_t *f)
+{
+    if (f->closing)
+        return;
+    f->closing = true;
+    uv_close((uv_handle_t *)&f->probe_timer, NULL);
+    kafka_waker_close(f->waker);
+    f->waker = NULL;
+}
+
+bool reference_feed_busy(const reference_feed_t *f)
+{
+    return f->probe_running;
+}
+
+void reference_feed_free(reference_feed_t *f)
+{
+    if (f == NULL)
+        return;
+    reference_feed_close(f);
+    if (f->probe_running) { /* left to the process exit rather than freed under the probe (as consumer_free) */
+        log_error("reference_busy", "librdkafka is still in use on the threadpool: left to the process exit");
+        return;
+    }
+    for (int k = 0; k < REFERENCE_KINDS; k++) {
+        topic_t *t = &f->topics[k];
+        for (int p = 0; p < t->partitions; p++)
+            rd_kafka_consume_stop(t->rkt, p);
+        rd_kafka_topic_destroy(t->rkt);
+        free(t->at_end_once);
+    }
+    rd_kafka_queue_destroy(f->queue);
+    rd_kafka_destroy(f->rk);
+    free(f);
+}
