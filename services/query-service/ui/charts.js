@@ -92,7 +92,7 @@ export function renderMap(svg, airports, labelled) {
   // Largest first, so the small circles stay visible on top of the big ones.
   for (const a of placed) {
     // Area proportional to the routes; a floor so an airport with one route is still a visible dot.
-    const r = Math.max(0.45, 5 * Math.sqrt(a.count / max));
+    const r = Math.max(0.45, 4 * Math.sqrt(a.count / max));
     const c = svgEl("circle", {
       class: "airport", cx: (a.longitude + 180).toFixed(3), cy: (90 - a.latitude).toFixed(3), r: r.toFixed(3),
       "data-airport": a.source_airport, "data-count": a.count,
@@ -101,8 +101,15 @@ export function renderMap(svg, airports, labelled) {
       `${fmtInt(a.count)} routes`));
     layer.append(c);
   }
-  for (const a of placed.slice(0, labelled)) {
-    labels.append(svgEl("text", { x: (a.longitude + 180 + 2.2).toFixed(2), y: (90 - a.latitude + 1).toFixed(2) },
+  // The busiest airports named, each unless it would overlap a name already placed (Europe is crowded).
+  const boxes = [];
+  for (const a of placed) {
+    if (boxes.length >= labelled) break;
+    const box = { x: a.longitude + 180 + 2, y: 90 - a.latitude - 2.6, w: 2.9 * a.source_airport.length, h: 4.2 };
+    if (boxes.some((b) => box.x < b.x + b.w && b.x < box.x + box.w && box.y < b.y + b.h && b.y < box.y + box.h))
+      continue;
+    boxes.push(box);
+    labels.append(svgEl("text", { x: box.x.toFixed(2), y: (box.y + 3.6).toFixed(2), "data-airport": a.source_airport },
       a.source_airport));
   }
   return placed.length;
