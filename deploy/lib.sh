@@ -19,8 +19,8 @@ ROUTES_SHA256=bd373706238134f619c624c606dccc74c05c2582a977c489c81de501735f2390
 # What building and running need (kcat: kafka.sh asks the local broker whether it is up) ...
 FRS_PACKAGES=(libuv1-dev librdkafka-dev libh2o-dev libssl-dev libjson-c-dev libavro-dev uuid-dev pkg-config cmake
     gcc make libc6-dev kcat python3 curl ca-certificates procps)
-# ... and what only the tests and benchmarks use.
-FRS_TEST_PACKAGES=(wrk nginx-light python3-avro clang valgrind)
+# ... and what only the tests and benchmarks use (chromium: headless, for the dashboard's browser test, test_query_ui).
+FRS_TEST_PACKAGES=(wrk nginx-light python3-avro clang valgrind chromium)
 FRS_SERVICE_PIDS=()
 FRS_KAFKA_DIRS=()
 FRS_REMOVE_DIRS=()
