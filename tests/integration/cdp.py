@@ -232,7 +232,8 @@ class Page:
                            timeout)
         if "exceptionDetails" in result:
             details = result["exceptionDetails"]
-            raise CdpError(f"evaluate {expression[:200]!r}: {details.get('exception', {}).get('description') or details}")
+            why = details.get("exception", {}).get("description") or details
+            raise CdpError(f"evaluate {expression[:200]!r}: {why}")
         return result["result"].get("value")
 
     def screenshot(self, path, full_page=True):

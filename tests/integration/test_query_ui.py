@@ -67,10 +67,12 @@ def page_state(page):
         applied: tile('events_applied'),
         lag: tile('lag'),
         events: [...document.querySelectorAll('#events tbody tr')].map((tr) => tr.dataset.id),
-        equipment: [...document.querySelectorAll('#windows-legend .key[data-equipment]')].map((k) => k.dataset.equipment),
+        equipment: [...document.querySelectorAll('#windows-legend .key[data-equipment]')]
+          .map((k) => k.dataset.equipment),
         series: document.querySelectorAll('#windows-chart .series').length,
         points: document.querySelectorAll('#map circle.airport').length,
-        links: Object.fromEntries([...document.querySelectorAll('#links li')].map((li) => [li.dataset.link, li.dataset.state])),
+        links: Object.fromEntries([...document.querySelectorAll('#links li')]
+          .map((li) => [li.dataset.link, li.dataset.state])),
         marker: window.__not_reloaded === true,
       };
     })()""")
@@ -109,8 +111,8 @@ def main():
                 page.navigate(q.url("/ui"))
                 page.evaluate("window.__not_reloaded = true")
                 # Every feed connected before anything is produced: what follows arrives live.
-                h.wait_until(lambda: all(s == "live" for k, s in page_state(page)["links"].items() if k != "map"),
-                             15, what=f"the page's streams and polls live (links {page_state(page)['links']})")
+                h.wait_until(lambda: set(page_state(page)["links"].values()) == {"live"}, 15, 0.2,
+                             "every stream and poll of the page live")
                 before = page_state(page)
                 h.check_eq((before["bars"], before["applied"], before["events"]), ([], "0", []), "empty at first")
 

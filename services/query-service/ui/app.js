@@ -49,7 +49,8 @@ function stream(path, link, onData) {
   });
   source.addEventListener("dropped", (e) => setLink(link, "reconnecting", `dropped: ${e.data}`));
   source.addEventListener("end", (e) => setLink(link, "reconnecting", `ended: ${e.data}`));
-  source.addEventListener("error", () => setLink(link, source.readyState === EventSource.CLOSED ? "down" : "reconnecting"));
+  source.addEventListener("error", () =>
+    setLink(link, source.readyState === EventSource.CLOSED ? "down" : "reconnecting"));
   return source;
 }
 
@@ -316,4 +317,8 @@ startWindows();
 startEvents();
 startHealth();
 startMap();
-window.addEventListener("resize", throttled(() => { drawWindows(); charts.renderSpark($("#rate-chart"), rates, RATE_HISTORY); }, 200));
+// The windows chart and the sparkline are drawn to the pixel width of their panel.
+window.addEventListener("resize", throttled(() => {
+  drawWindows();
+  charts.renderSpark($("#rate-chart"), rates, RATE_HISTORY);
+}, 200));
