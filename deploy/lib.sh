@@ -24,8 +24,8 @@ PLANES_SHA256=04ba419335a6ff1fd0e0383d0454ff5162b9e39fc76c0a02271b5fc57483d3ce
 # What building and running need (kcat: kafka.sh asks the local broker whether it is up) ...
 FRS_PACKAGES=(libuv1-dev librdkafka-dev libh2o-dev libssl-dev libjson-c-dev libavro-dev uuid-dev pkg-config cmake
     gcc make libc6-dev kcat python3 curl ca-certificates procps)
-# ... and what only the tests and benchmarks use.
-FRS_TEST_PACKAGES=(wrk nginx-light python3-avro clang valgrind)
+# ... and what only the tests and benchmarks use (chromium: headless, for the dashboard's browser test, test_query_ui).
+FRS_TEST_PACKAGES=(wrk nginx-light python3-avro clang valgrind chromium)
 FRS_SERVICE_PIDS=()
 FRS_KAFKA_DIRS=()
 FRS_REMOVE_DIRS=()

@@ -11,6 +11,7 @@
 #include "query_string.h"
 #include "render.h"
 #include "timestamp.h"
+#include "ui.h"
 
 /* Rows rendered per chunk of a streamed /dump_table. */
 #define DUMP_ROWS_PER_CHUNK 512
@@ -25,7 +26,7 @@ static void on_index(h2o_req_t *req, void *data)
                                             "GET /stream/top10_equipment_30min_window", "GET /stream/events",
                                             "GET /source_airports", "GET /routes_per_country",
                                             "GET /routes_per_airline", "GET /equipment", "GET /longest_routes",
-                                            "GET /reference", NULL};
+                                            "GET /reference", "GET /ui", NULL};
     struct json_object *arr = json_object_new_array();
     for (size_t i = 0; endpoints[i] != NULL; i++)
         json_object_array_add(arr, json_object_new_string(endpoints[i]));
@@ -532,5 +533,7 @@ const http_route_t query_routes[] = {
     {"/stream/top10_source_airport", false, HTTP_GET, on_stream_top_airports},
     {"/stream/top10_equipment_30min_window", false, HTTP_GET, on_stream_top_windows},
     {"/stream/events", false, HTTP_GET, on_stream_events},
+    {"/ui", false, HTTP_GET, ui_on_req},
+    {"/ui/", true, HTTP_GET, ui_on_req},
 };
 const size_t query_routes_count = sizeof(query_routes) / sizeof(query_routes[0]);
