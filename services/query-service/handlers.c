@@ -142,14 +142,53 @@ static const char *window_state(const windows_t *w, const window_info_t *info, b
     return info->end_us + windows_retention_us(w) <= wm + windows_slide_us(w) ? "evicting" : "closed";
 }
 
+#define WINDOWS_MAX_EQUIPMENT 32
+
+/*
+ * `equipment`: a comma-separated list of codes (at most WINDOWS_MAX_EQUIPMENT) whose exact count in each window
+ * /windows adds under "counts" (a chart's series need every window's count, which a top-n cuts off).
+ * @returns how many, their pointers and lengths into list (each NUL-terminated there); -1 with err when malformed.
+ */
+static int equipment_param(const char *qs, size_t qlen, char *list, size_t list_size,
+                           const char *codes[WINDOWS_MAX_EQUIPMENT], size_t lens[WINDOWS_MAX_EQUIPMENT], char *err,
+                           size_t err_size)
+{
+    long len = query_string_get(qs, qlen, "equipment", list, list_size);
+    if (len == -1)
+        return 0;
+    if (len < 0) {
+        snprintf(err, err_size, "parameter 'equipment' is malformed or longer than %zu bytes", list_size - 1);
+        return -1;
+    }
+    int n = 0;
+    for (char *p = list, *end = list + len; p <= end && len > 0;) {
+        char *comma = memchr(p, ',', (size_t)(end - p));
+        char *stop = comma != NULL ? comma : end;
+        if (n == WINDOWS_MAX_EQUIPMENT) {
+            snprintf(err, err_size, "parameter 'equipment' names more than %d codes", WINDOWS_MAX_EQUIPMENT);
+            return -1;
+        }
+        *stop = '\0'; /* each code NUL-terminated in place: a JSON key */
+        codes[n] = p;
+        lens[n++] = (size_t)(stop - p);
+        p = stop + 1;
+    }
+    return n;
+}
+
 static void on_windows(h2o_req_t *req, void *data)
 {
     query_t *q = data;
-    static const char *const allowed[] = {NULL};
-    char err[256];
+    static const char *const allowed[] = {"equipment", NULL};
+    char err[256], list[1024];
+    const char *codes[WINDOWS_MAX_EQUIPMENT];
+    size_t lens[WINDOWS_MAX_EQUIPMENT];
     size_t qlen;
     const char *qs = http_req_query(req, &qlen);
-    if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0) {
+    int n_codes = query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0
+                      ? -1
+                      : equipment_param(qs, qlen, list, sizeof(list), codes, lens, err, sizeof(err));
+    if (n_codes < 0) {
         http_send_error(req, 400, "%s", err);
         return;
     }
@@ -169,6 +208,13 @@ static void on_windows(h2o_req_t *req, void *data)
         timestamp_format_window(info.end_us + windows_retention_us(w), evicts);
         /* Keys in sorted order, as the envelope keeps them. */
         struct json_object *o = json_object_new_object();
+        if (n_codes > 0) {
+            struct json_object *counts = json_object_new_object();
+            for (int c = 0; c < n_codes; c++)
+                json_object_object_add(counts, codes[c],
+                                       json_object_new_int64((int64_t)windows_get(w, info.start_us, codes[c], lens[c])));
+            json_object_object_add(o, "counts", counts);
+        }
         json_object_object_add(o, "end", json_object_new_string(end));
         json_object_object_add(o, "equipment", json_object_new_int64((int64_t)info.equipment));
         json_object_object_add(o, "events", json_object_new_int64((int64_t)info.events));

@@ -448,6 +448,14 @@ def check_windows_match_records(q, records, window_seconds=30):
         check_eq((w["events"], w["equipment"], w["top_count"], w["top_equipment"]),
                  (sum(c for c, _ in counts), len(counts), top_count, top_equipment.decode()),
                  f"window {w['start']}: (events, equipment, top count, top equipment)")
+    # Exact counts per window of a few equipment, the most and the least counted among them.
+    totals = collections.Counter()
+    for (_, equipment), count in rows.items():
+        totals[equipment] += count
+    picked = [e for e, _ in totals.most_common(3)] + [e for e, _ in totals.most_common()[-2:] if "," not in e]
+    exact = q.data("/windows", {"equipment": ",".join(picked)})
+    for w in exact:
+        check_eq(w["counts"], {e: rows.get((w["start"], e), 0) for e in picked}, f"window {w['start']}: counts")
     ranked = sorted(rows.items(), key=lambda kv: (-kv[1], _neg_bytes(kv[0][1]), kv[0][0]))
     end = lambda start: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(
         calendar.timegm(time.strptime(start, "%Y-%m-%d %H:%M:%S")) + window_seconds))

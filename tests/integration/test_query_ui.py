@@ -70,6 +70,8 @@ def page_state(page):
         equipment: [...document.querySelectorAll('#windows-legend .key[data-equipment]')]
           .map((k) => k.dataset.equipment),
         series: document.querySelectorAll('#windows-chart .series').length,
+        seriesPoints: Object.fromEntries([...document.querySelectorAll('#windows-chart .series')].map((g) =>
+          [g.dataset.equipment, [...g.querySelectorAll('circle[data-count]')].map((c) => Number(c.dataset.count))])),
         points: document.querySelectorAll('#map circle.airport').length,
         links: Object.fromEntries([...document.querySelectorAll('#links li')]
           .map((li) => [li.dataset.link, li.dataset.state])),
@@ -148,6 +150,11 @@ def main():
                 h.wait_until(lambda: page_state(page)["equipment"] == want_equipment, SHOWN_WITHIN_S, 0.2,
                              f"the windows chart's series {want_equipment}")
                 h.check_eq(page_state(page)["series"], TOP_EQUIPMENT, "series drawn")
+                # Every window held has a point per series, its exact count (/windows?equipment=...), however small.
+                held = q.data("/windows", {"equipment": ",".join(want_equipment)})
+                want_points = {e: [w["counts"][e] for w in held] for e in want_equipment}
+                h.wait_until(lambda: page_state(page)["seriesPoints"] == want_points, SHOWN_WITHIN_S, 0.3,
+                             f"the windows chart's points {want_points}")
 
                 # A point per source airport that has coordinates.
                 airports = q.data("/source_airports")

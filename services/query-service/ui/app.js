@@ -54,17 +54,21 @@ function stream(path, link, onData) {
   return source;
 }
 
-// GETs path every everyMs and calls onChange(response) when the answer is new (another ETag, or none).
+// GETs path (a string, or a function giving the URL of the moment) every everyMs and calls onChange(response)
+// when the answer is new (another ETag, another URL, or no ETag).
 async function poll(path, link, everyMs, onChange) {
   let etag = null;
+  let lastUrl = null;
   for (;;) {
     try {
+      const url = typeof path === "function" ? path() : path;
       // no-cache: the browser asks with If-None-Match each time, and gets 304 while the view is unchanged.
-      const resp = await fetch(path, { cache: "no-cache" });
+      const resp = await fetch(url, { cache: "no-cache" });
       if (resp.ok) {
         const tag = resp.headers.get("ETag");
-        if (tag === null || tag !== etag) {
+        if (tag === null || tag !== etag || url !== lastUrl) {
           etag = tag;
+          lastUrl = url;
           await onChange(resp);
         }
         setLink(link, "live");
@@ -127,7 +131,8 @@ async function startMap() {
 // ---- equipment windows -------------------------------------------------------------------------------------
 
 let windowRows = [];
-let windowsHeld = new Map(); // start (ms) -> {start, end, state} from /windows
+let windowsHeld = new Map(); // start (ms) -> {start, end, state, counts} from /windows
+let seriesCodes = [];        // the equipment drawn: /windows is asked for their exact count in every window
 
 // The windows of the last hour, the top equipment over them, and each one's count per window.
 const drawWindows = throttled(() => {
@@ -141,11 +146,17 @@ const drawWindows = throttled(() => {
   const totals = new Map();
   for (const r of rows) if (r.start >= from) totals.set(r.equipment, (totals.get(r.equipment) || 0) + r.count);
   const top = [...totals.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP_EQUIPMENT);
+  seriesCodes = top.map(([equipment]) => equipment);
+  // A window's count: the stream's row (the freshest) when it is among the top rows, else the exact count
+  // /windows gave for it (every window, however small the count).
   const series = top.map(([equipment], i) => ({
     equipment, colour: charts.SERIES_COLOURS[i % charts.SERIES_COLOURS.length],
-    points: rows.filter((r) => r.equipment === equipment && r.start >= from)
-      .map((r) => ({ ...r, state: (spans.get(r.start) || {}).state || "open" }))
-      .sort((a, b) => a.start - b.start),
+    points: windows.map((w) => {
+      const row = rows.find((r) => r.start === w.start && r.equipment === equipment);
+      const exact = w.counts ? w.counts[equipment] : undefined;
+      const count = row ? row.count : exact;
+      return count === undefined ? null : { start: w.start, end: w.end, equipment, count, state: w.state };
+    }).filter((p) => p !== null),
   }));
   charts.renderWindowsChart($("#windows-chart"), windows, series);
   const legend = $("#windows-legend");
@@ -161,8 +172,8 @@ const drawWindows = throttled(() => {
   const open = windows.filter((w) => w.state === "open").length;
   $("#windows-note").textContent = windows.length === 0 ? "" :
     `${windows.length} windows (${open} open), ${charts.hhmmss(windows[0].start)}–` +
-    `${charts.hhmmss(windows[windows.length - 1].end)} UTC. A series has a gap where its count is not among ` +
-    `the top ${charts.fmtInt(WINDOW_ROWS)} (window, equipment) rows.`;
+    `${charts.hhmmss(windows[windows.length - 1].end)} UTC. Live from the top ${charts.fmtInt(WINDOW_ROWS)} ` +
+    `(window, equipment) rows; smaller counts from /windows every ${WINDOWS_EVERY_MS / 1000} s.`;
 }, 250);
 
 function startWindows() {
@@ -170,12 +181,15 @@ function startWindows() {
     windowRows = rows;
     drawWindows();
   });
-  poll("windows", "windows", WINDOWS_EVERY_MS, async (resp) => {
+  const url = () => seriesCodes.length === 0 ? "windows"
+    : `windows?equipment=${encodeURIComponent(seriesCodes.join(","))}`;
+  poll(url, "windows", WINDOWS_EVERY_MS, async (resp) => {
     const held = new Map();
     for (const w of (await resp.json()).data) {
       const start = charts.parseUtc(w.start);
       // "evicting" windows are closed too: final, and about to leave the views.
-      held.set(start, { start, end: charts.parseUtc(w.end), state: w.state === "open" ? "open" : "closed" });
+      held.set(start, { start, end: charts.parseUtc(w.end), state: w.state === "open" ? "open" : "closed",
+        counts: w.counts });
     }
     windowsHeld = held;
     drawWindows();

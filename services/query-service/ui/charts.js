@@ -180,7 +180,8 @@ export function renderWindowsChart(svg, windows, series) {
     }
     for (const p of s.points) {
       const c = svgEl("circle", { cx: mid(p), cy: y(p.count), r: 3.5, class: p.state === "open" ? "open" : "closed",
-        fill: p.state === "open" ? "#fff" : s.colour, "data-count": p.count, "data-state": p.state });
+        fill: p.state === "open" ? "#fff" : s.colour, "data-count": p.count, "data-state": p.state,
+        "data-start": p.start });
       c.append(svgEl("title", {}, `${s.equipment}: ${fmtInt(p.count)} events in ${hhmmss(p.start)}–` +
         `${hhmmss(p.end)} (${p.state})`));
       g.append(c);
