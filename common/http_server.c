@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "envelope.h"
 #include "http_cors.h"
+#include "query_string.h"
 #include "log.h"
 
 /* Request bodies above this get a 413: the services take parameters, not uploads. */
@@ -102,6 +103,17 @@ const char *http_req_query(h2o_req_t *req, size_t *len)
     }
     *len = req->path.len - req->query_at - 1;
     return req->path.base + req->query_at + 1;
+}
+
+const char *http_req_query_checked(h2o_req_t *req, const char *const *allowed, size_t *len)
+{
+    char err[256];
+    const char *qs = http_req_query(req, len);
+    if (query_string_check_names(qs, *len, allowed, err, sizeof(err)) != 0) {
+        http_send_error(req, 400, "%s", err);
+        return NULL;
+    }
+    return qs;
 }
 
 const char *http_req_params(h2o_req_t *req, size_t *len)

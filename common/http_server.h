@@ -64,6 +64,11 @@ bool http_server_free(http_server_t *srv);
 
 /* The query string (after '?', without it) and its length; "" when none. */
 const char *http_req_query(h2o_req_t *req, size_t *len);
+/*
+ * The query string, when every parameter in it is one of allowed (NULL-terminated names); otherwise the request
+ * is answered 400 with a sentence naming the stranger, and NULL is returned.
+ */
+const char *http_req_query_checked(h2o_req_t *req, const char *const *allowed, size_t *len);
 /* The path without the query string. */
 h2o_iovec_t http_req_path(h2o_req_t *req);
 /*

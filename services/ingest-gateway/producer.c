@@ -51,14 +51,15 @@ static void on_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
 {
     producer_t *p = opaque;
     (void)rk;
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        metrics_histogram_observe(&p->latency, (double)rd_kafka_message_latency(msg) / 1e6);
+    /* The reference tables' messages are not events: they stay out of the events' latency. */
     for (size_t i = 0; i < p->n_compacted; i++) {
         if (msg->rkt == p->compacted[i]) {
             p->on_compacted_delivery(msg->_private, msg->err, p->data);
             return;
         }
     }
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        metrics_histogram_observe(&p->latency, (double)rd_kafka_message_latency(msg) / 1e6);
     p->on_delivery(msg->_private, msg->err, p->data);
 }
 

@@ -40,10 +40,11 @@ static int top_n_param(h2o_req_t *req, long *n)
     static const char *const allowed[] = {"n", NULL};
     char err[256];
     size_t qlen;
-    const char *qs = http_req_query(req, &qlen);
+    const char *qs = http_req_query_checked(req, allowed, &qlen);
     *n = RENDER_TOP_DEFAULT;
-    if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0 ||
-        query_string_get_long(qs, qlen, "n", 1, RENDER_TOP_MAX, n, err, sizeof(err)) != 0) {
+    if (qs == NULL)
+        return -1;
+    if (query_string_get_long(qs, qlen, "n", 1, RENDER_TOP_MAX, n, err, sizeof(err)) != 0) {
         http_send_error(req, 400, "%s", err);
         return -1;
     }
@@ -184,10 +185,10 @@ static void on_windows(h2o_req_t *req, void *data)
     const char *codes[WINDOWS_MAX_EQUIPMENT];
     size_t lens[WINDOWS_MAX_EQUIPMENT];
     size_t qlen;
-    const char *qs = http_req_query(req, &qlen);
-    int n_codes = query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0
-                      ? -1
-                      : equipment_param(qs, qlen, list, sizeof(list), codes, lens, err, sizeof(err));
+    const char *qs = http_req_query_checked(req, allowed, &qlen);
+    if (qs == NULL)
+        return;
+    int n_codes = equipment_param(qs, qlen, list, sizeof(list), codes, lens, err, sizeof(err));
     if (n_codes < 0) {
         http_send_error(req, 400, "%s", err);
         return;
@@ -274,12 +275,13 @@ static void on_dump_table(h2o_req_t *req, void *data)
     static const char *const allowed[] = {"limit", "offset", NULL};
     char err[256];
     size_t qlen;
-    const char *qs = http_req_query(req, &qlen);
+    const char *qs = http_req_query_checked(req, allowed, &qlen);
+    if (qs == NULL)
+        return;
     recent_t *recent = views_recent(q->views);
     uint64_t count = recent_count(recent);
     long limit = (long)count, offset = 0;
-    if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0 ||
-        query_string_get_long(qs, qlen, "limit", 0, 100000000, &limit, err, sizeof(err)) != 0 ||
+    if (query_string_get_long(qs, qlen, "limit", 0, 100000000, &limit, err, sizeof(err)) != 0 ||
         query_string_get_long(qs, qlen, "offset", 0, 100000000, &offset, err, sizeof(err)) != 0) {
         http_send_error(req, 400, "%s", err);
         return;
@@ -336,13 +338,10 @@ static void on_stream_events(h2o_req_t *req, void *data)
 {
     query_t *q = data;
     static const char *const names[] = {"source_airport", "destination_airport", "airline", "equipment", NULL};
-    char err[256];
     size_t qlen;
-    const char *qs = http_req_query(req, &qlen);
-    if (query_string_check_names(qs, qlen, names, err, sizeof(err)) != 0) {
-        http_send_error(req, 400, "%s", err);
+    const char *qs = http_req_query_checked(req, names, &qlen);
+    if (qs == NULL)
         return;
-    }
     char values[4][FILTER_MAX + 1];
     const char *given[4];
     for (size_t i = 0; i < 4; i++) {

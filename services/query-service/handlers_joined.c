@@ -21,10 +21,11 @@ static void send_joined(h2o_req_t *req, query_t *q, const char *message, joined_
     static const char *const allowed[] = {"n", NULL};
     char err[256];
     size_t qlen;
-    const char *qs = http_req_query(req, &qlen);
+    const char *qs = http_req_query_checked(req, allowed, &qlen);
     long n = default_n;
-    if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0 ||
-        query_string_get_long(qs, qlen, "n", 1, JOINED_MAX_N, &n, err, sizeof(err)) != 0) {
+    if (qs == NULL)
+        return;
+    if (query_string_get_long(qs, qlen, "n", 1, JOINED_MAX_N, &n, err, sizeof(err)) != 0) {
         http_send_error(req, 400, "%s", err);
         return;
     }
@@ -67,13 +68,9 @@ void handlers_reference(h2o_req_t *req, void *data)
 {
     query_t *q = data;
     static const char *const allowed[] = {NULL};
-    char err[256];
     size_t qlen;
-    const char *qs = http_req_query(req, &qlen);
-    if (query_string_check_names(qs, qlen, allowed, err, sizeof(err)) != 0) {
-        http_send_error(req, 400, "%s", err);
+    if (http_req_query_checked(req, allowed, &qlen) == NULL)
         return;
-    }
     struct json_object *o = json_object_new_object();
     for (int k = 0; k < REFERENCE_KINDS; k++) {
         reference_kind_t kind = (reference_kind_t)k;

@@ -370,9 +370,10 @@ void push_set_views(push_t *p, views_t *views, uint64_t epoch)
 {
     p->views = views;
     p->epoch = epoch;
-    /* New views (a topic reset): their events are numbered from their own start. */
+    /* New views (a topic reset): their events are numbered from their own start, the first they hold. */
+    uint64_t first_held = recent_total_pushed(views_recent(views)) - recent_count(views_recent(views));
     for (push_sub_t *s = p->subs[PUSH_EVENTS]; s != NULL; s = s->next)
-        s->next_seq = recent_total_pushed(views_recent(views)) - recent_count(views_recent(views));
+        s->next_seq = first_held;
 }
 
 static char *dup_or_null(const char *s)

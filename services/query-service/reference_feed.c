@@ -102,16 +102,21 @@ static void on_kafka_ready(void *data)
         f->on_changed(f->data);
 }
 
-/* Threadpool: the partition count of each topic, -1 for one not found. Touches only rk and probed. */
+/*
+ * Threadpool: the partition count of each topic, -1 for one not found. Touches only rk and probed. Kafka not
+ * answering for one topic ends the probe: it would not for the others either, and a shutdown waits for the probe
+ * (one timeout at most, within the 5 s a SIGTERM is promised).
+ */
 static void probe_work(uv_work_t *w)
 {
     reference_feed_t *f = w->data;
+    for (int k = 0; k < REFERENCE_KINDS; k++)
+        f->topics[k].probed = -1;
     for (int k = 0; k < REFERENCE_KINDS; k++) {
         topic_t *t = &f->topics[k];
         const struct rd_kafka_metadata *md = NULL;
-        t->probed = -1;
         if (rd_kafka_metadata(f->rk, 0, t->rkt, &md, PROBE_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            continue;
+            break;
         if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0)
             t->probed = md->topics[0].partition_cnt < MAX_PARTITIONS ? md->topics[0].partition_cnt : MAX_PARTITIONS;
         rd_kafka_metadata_destroy(md);

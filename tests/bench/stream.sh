@@ -3,12 +3,6 @@
 # /stream/top10_source_airport while the gateway replays at BENCH_RATE (20,000) events/s, beside the same clients
 # polling /top10_source_airport at the stream's rate (one request per 250 ms each).
 #   tests/bench/stream.sh            BENCH_SUBSCRIBERS=2000 tests/bench/stream.sh
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-# shellcheck source=../../deploy/lib.sh
-source deploy/lib.sh
-need_packages --tests
-obtain_routes
-build_project >&2
-start_kafka_if_needed >&2
+# shellcheck source=prepare.sh
+source "$(dirname "$0")/prepare.sh"
 /usr/bin/python3 tests/bench/stream_bench.py

@@ -70,15 +70,24 @@ install_compose_plugin() {
     frs_log "$(docker compose version)"
 }
 
-# compose.yml mounts the directory holding routes.dat (ROUTES_DIR).
+# compose.yml mounts the directory holding routes.dat and the reference files beside it (ROUTES_DIR).
 routes_dir() {
     obtain_routes
-    if [ "$(basename "$ROUTES_FILE")" = routes.dat ]; then
+    local kind var here=yes
+    for kind in airports airlines planes; do
+        var=${kind^^}_FILE
+        [ "${!var:-}" = "$(dirname "$ROUTES_FILE")/$kind.dat" ] || here=no
+    done
+    if [ "$(basename "$ROUTES_FILE")" = routes.dat ] && [ $here = yes ]; then
         ROUTES_DIR=$(dirname "$ROUTES_FILE")
     else
         ROUTES_DIR=$work/data
         mkdir -p "$ROUTES_DIR"
         cp "$ROUTES_FILE" "$ROUTES_DIR/routes.dat"
+        for kind in airports airlines planes; do
+            var=${kind^^}_FILE
+            [ -z "${!var:-}" ] || cp "${!var}" "$ROUTES_DIR/$kind.dat"
+        done
     fi
     export ROUTES_DIR
 }

@@ -77,13 +77,19 @@ import_images() {
     "$NODE" import "$APP_SRC=$APP_DST" "$KAFKA_SRC=$KAFKA_DST"
 }
 
-# The local PersistentVolumes' directories (overlays/local-test/storage.yaml) and routes.dat for the gateway.
+# The local PersistentVolumes' directories (overlays/local-test/storage.yaml), routes.dat and the reference files
+# for the gateway.
 volumes() {
     local d
     for d in routes query-state-0 query-state-1 kafka-data-0; do
         mkdir -p "$K8S_VOLUMES_DIR/$d"
     done
     install -m 0644 "$ROUTES" "$K8S_VOLUMES_DIR/routes/routes.dat"
+    local kind var
+    for kind in airports airlines planes; do # obtain_reference exported those it found
+        var=${kind^^}_FILE
+        [ -z "${!var:-}" ] || install -m 0644 "${!var}" "$K8S_VOLUMES_DIR/routes/$kind.dat"
+    done
     chmod 0755 "$K8S_VOLUMES_DIR/routes"
 }
 

@@ -200,6 +200,11 @@ def seed_views():
     rows = query.data("/dump_table", {"limit": "100000"})
     h.check_eq(len(rows), EVENTS, "/dump_table rows")
     h.check_eq(len({r["id"] for r in rows}), EVENTS, "distinct ids in /dump_table")
+    # The reference files, published by the gateway's container from the mounted directory, joined in.
+    h.wait_until(lambda: query.data("/reference")[0]["loaded"], 60, 0.5, "the reference tables loaded")
+    atl = query.data("/source_airports", {"n": "1"})[0]
+    h.check_eq((atl["source_airport"], atl["count"], atl["name"], atl["country"]),
+               ("ATL", 915, "Hartsfield Jackson Atlanta International Airport", "United States"), "joined ATL")
     # A snapshot holding all of it is on the volume before the stop (the stop writes a final one anyway).
     h.wait_until(lambda: query.data("/status")[0]["snapshots_written"] >= 1, 30, 0.5, "a snapshot written")
     return {path: query.raw(path) for path in VIEWS}

@@ -166,6 +166,11 @@ def check_exact(name, offsets, want_events, want_atl):
     check_eq(sum(offsets.values()), want_events, "events on the topic")
     top = data(pod_ip(name), 5001, "/top10_source_airport")
     check_eq(top[0], {"count": want_atl, "source_airport": "ATL"}, f"{name}: first of /top10_source_airport")
+    # The reference files, published by the gateway's pod from its volume, joined in on every replica.
+    wait_until(lambda: data(pod_ip(name), 5001, "/reference")[0]["loaded"], 60, 0.5, f"{name}: reference loaded")
+    atl = data(pod_ip(name), 5001, "/source_airports", {"n": "1"})[0]
+    check_eq((atl["count"], atl["name"]), (want_atl, "Hartsfield Jackson Atlanta International Airport"),
+             f"{name}: joined ATL")
     rows = data(pod_ip(name), 5001, "/dump_table", {"limit": "100000"})
     check_eq(len(rows), min(want_events, 100000), f"{name}: /dump_table rows")
     return st

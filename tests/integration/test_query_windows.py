@@ -42,6 +42,9 @@ def main():
         records = [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(h.bootstrap(), topic)]
         h.check_eq(len(records), delivered, "events on the topic")
         h.check_windows_match_records(q, records)
+        st, _, body = q.get("/windows", params={"equipment": ",".join(["320"] * 33)})
+        h.check_eq(st, 400, f"33 codes: {body[:200]!r}")
+        h.check_in(b"more than 32 codes", body, "the reason")
 
 
 if __name__ == "__main__":
