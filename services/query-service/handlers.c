@@ -555,6 +555,7 @@ static void on_metrics(h2o_req_t *req, void *data)
     }
     metrics_write_histogram(&out, "query_event_to_view_latency_seconds",
                             "From the event's datetime to its application in the views.", &q->latency);
+    handlers_reference_metrics(q, &out);
     http_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
     buf_free(&out);
 }

@@ -5,6 +5,7 @@
 
 #include "http_cache.h"
 #include "joined.h"
+#include "metrics.h"
 #include "query.h"
 #include "query_string.h"
 
@@ -96,4 +97,33 @@ void handlers_reference(h2o_req_t *req, void *data)
     json_object_array_add(arr, o);
     http_send_envelope(req, 200, false, "reference", arr);
     json_object_put(arr);
+}
+
+void handlers_reference_metrics(query_t *q, buf_t *out)
+{
+    static const struct {
+        const char *name, *help;
+        bool counter;
+    } series[] = {
+        {"query_reference_entries", "Codes held in each reference table.", false},
+        {"query_reference_messages_total", "Messages read from each reference topic.", true},
+        {"query_reference_invalid_total", "Reference messages skipped: their value is not an entry.", true},
+    };
+    for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
+        for (int k = 0; k < REFERENCE_KINDS; k++) {
+            tables_stats_t st;
+            tables_stats(q->tables, (reference_kind_t)k, &st);
+            double v = i == 0 ? (double)st.entries : i == 1 ? (double)st.messages : (double)st.invalid;
+            char label[32];
+            snprintf(label, sizeof(label), "table=\"%s\"", reference_kind_name((reference_kind_t)k));
+            if (k > 0)
+                metrics_write_sample(out, series[i].name, label, v);
+            else if (series[i].counter)
+                metrics_write_counter(out, series[i].name, series[i].help, label, v);
+            else
+                metrics_write_gauge(out, series[i].name, series[i].help, label, v);
+        }
+    }
+    metrics_write_gauge(out, "query_reference_loaded", "1 once every reference topic was read to its end.", "",
+                        reference_feed_loaded(q->reference) ? 1 : 0);
 }

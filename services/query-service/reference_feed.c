@@ -55,7 +55,20 @@ static reference_kind_t kind_of(const reference_feed_t *f, const rd_kafka_topic_
     return REFERENCE_KINDS;
 }
 
-static void take(reference_feed_t *f, const rd_kafka_message_t *m, bool *changed)
+/* Invalid messages in one batch: the first is logged with where it is, the others counted in one line. */
+typedef struct batch_s {
+    bool changed;
+    uint64_t invalid;
+} batch_t;
+
+static void note_invalid(batch_t *b, const topic_t *t, const rd_kafka_message_t *m, const char *why)
+{
+    if (b->invalid++ == 0)
+        log_warn("reference_invalid", "%s [%d] offset %lld: %s: skipped (GET /reference counts them)", t->name,
+                 (int)m->partition, (long long)m->offset, why);
+}
+
+static void take(reference_feed_t *f, const rd_kafka_message_t *m, batch_t *b)
 {
     reference_kind_t kind = kind_of(f, m->rkt);
     if (kind == REFERENCE_KINDS)
@@ -72,33 +85,29 @@ static void take(reference_feed_t *f, const rd_kafka_message_t *m, bool *changed
         log_warn("reference_fetch", "%s [%d]: %s", t->name, (int)m->partition, rd_kafka_message_errstr(m));
         return;
     }
-    if (m->key == NULL) {
-        log_warn("reference_invalid", "%s [%d] offset %lld: a message without a key (the code): skipped", t->name,
-                 (int)m->partition, (long long)m->offset);
-        return;
-    }
     if (tables_apply(f->tables, kind, m->key, m->key_len, m->payload, m->payload != NULL ? m->len : 0) != 0)
-        log_warn("reference_invalid", "%s [%d] offset %lld, code %.*s: the value is not a JSON entry: skipped",
-                 t->name, (int)m->partition, (long long)m->offset, (int)(m->key_len > 64 ? 64 : m->key_len),
-                 (const char *)m->key);
-    *changed = true;
+        note_invalid(b, t, m, m->key == NULL ? "a message without a key (the code)" : "its value is not a JSON entry");
+    b->changed = true;
 }
 
 static void on_kafka_ready(void *data)
 {
     reference_feed_t *f = data;
-    bool changed = false;
+    batch_t b = {false, 0};
     ssize_t n;
     /* Reference topics are small (thousands of codes): a start drains them in a few batches. */
     while (!f->closing && (n = rd_kafka_consume_batch_queue(f->queue, 0, f->batch, BATCH_SIZE)) > 0) {
         for (ssize_t i = 0; i < n; i++) {
-            take(f, f->batch[i], &changed);
+            take(f, f->batch[i], &b);
             rd_kafka_message_destroy(f->batch[i]);
         }
         if (n < BATCH_SIZE)
             break;
     }
-    if (changed && f->on_changed != NULL)
+    if (b.invalid > 1)
+        log_warn("reference_invalid", "%llu more invalid reference message(s) skipped",
+                 (unsigned long long)(b.invalid - 1));
+    if (b.changed && f->on_changed != NULL)
         f->on_changed(f->data);
 }
 

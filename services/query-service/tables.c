@@ -174,6 +174,10 @@ int tables_apply(tables_t *t, reference_kind_t kind, const char *key, size_t key
         return -1;
     table_t *tb = &t->kinds[kind];
     tb->messages++;
+    if (key == NULL) {
+        tb->invalid++;
+        return -1;
+    }
     uint64_t h = strhash(key, key_len);
     slot_t **s = find(tb, key, key_len, h);
     if (value == NULL) {

@@ -39,7 +39,8 @@ void tables_free(tables_t *t);
 
 /*
  * Applies one message of kind's topic: key the code, value the JSON entry, or value NULL a tombstone.
- * @returns 0, or -1 when the value is not an entry (counted in invalid; the code's entry is left as it was).
+ * @returns 0, or -1 when there is no key or the value is not an entry (counted in invalid; the code's entry is
+ *          left as it was).
  */
 int tables_apply(tables_t *t, reference_kind_t kind, const char *key, size_t key_len, const char *value,
                  size_t value_len);

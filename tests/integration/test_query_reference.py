@@ -138,6 +138,15 @@ def main():
             jfk = [r for r in q.data("/source_airports") if r["source_airport"] == "JFK"]
             h.check_eq((len(jfk), jfk[0]["count"], jfk[0]["name"]), (1, by_source["JFK"], None), "JFK kept, unmatched")
 
+            # A value that is not an entry: counted, logged, skipped; the code keeps its entry, nothing stops.
+            h.kcat_produce(f"{topic}.airports", [b"not json at all"], key="ORD")
+            h.wait_until(lambda: q.data("/reference")[0]["airports"]["invalid"] == 1, 20, what="invalid counted")
+            ord_row = [r for r in q.data("/source_airports", {"n": "5"}) if r["source_airport"] == "ORD"][0]
+            h.check_eq(ord_row["name"], airports["ORD"][1], "ORD kept its entry")
+            h.check_eq(q.metric("query_reference_loaded"), 1.0, "query_reference_loaded")
+            h.check_in('query_reference_invalid_total{table="airports"} 1', q.get("/metrics")[2].decode(),
+                       "/metrics")
+
             # The files published again put both back.
             st, _, body = gw.request("POST", "/reference")
             h.check_eq(st, 202, f"POST /reference: {body[:300]!r}")

@@ -33,6 +33,7 @@ static void test_apply_replace_delete(void)
     ASSERT_EQ(tables_apply(t, REFERENCE_AIRPORTS, S("ATL"), S("[1,2]")), -1);
     ASSERT_EQ(tables_apply(t, REFERENCE_AIRPORTS, S("ATL"), S("{\"name\":5}")), -1);
     ASSERT_EQ(tables_apply(t, REFERENCE_AIRPORTS, S("ATL"), S("{\"name\":\"x\"} trailing")), -1);
+    ASSERT_EQ(tables_apply(t, REFERENCE_AIRPORTS, NULL, 0, S("{\"name\":\"keyless\"}")), -1);
     ASSERT_STR_EQ(tables_get(t, REFERENCE_AIRPORTS, S("ATL"))->name, "Corrected"); /* left as it was */
 
     ASSERT_EQ(tables_apply(t, REFERENCE_AIRPORTS, S("ATL"), NULL, 0), 0);
@@ -43,9 +44,9 @@ static void test_apply_replace_delete(void)
     tables_stats_t st;
     tables_stats(t, REFERENCE_AIRPORTS, &st);
     ASSERT_EQ(st.entries, 1);
-    ASSERT_EQ(st.messages, 7);
+    ASSERT_EQ(st.messages, 8);
     ASSERT_EQ(st.tombstones, 1);
-    ASSERT_EQ(st.invalid, 3);
+    ASSERT_EQ(st.invalid, 4);
     tables_free(t);
 }
 
