@@ -15,6 +15,7 @@ import time
 
 import avro_check
 import harness as h
+import topic_check
 
 RATE = 30000
 EXIT_WITHIN_S = 5.0
@@ -98,7 +99,7 @@ def main():
         h.check_eq(q.data("/status")[0]["undecodable_messages"], 0, "undecodable messages")
         records = [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(h.bootstrap(), topic)]
         h.check_eq(len({r["id"] for r in records}), delivered, "distinct ids on the topic")
-        h.check_views_match_records(q, records, delivered)
+        topic_check.check_views_match_records(q, records, delivered)
 
         # And the restarted one stops cleanly too.
         rc, took = sigterm(q)
@@ -155,7 +156,7 @@ def sigterm_with_kafka_down():
             h.check_eq(q.data("/status")[0]["snapshot"], "restored from snapshot", "restart")
             h.wait_until(lambda: applied(q) >= on_topic, 60, 0.2, "the query-service caught up")
             records = [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(kafka.bootstrap, topic)]
-            h.check_views_match_records(q, records, on_topic)
+            topic_check.check_views_match_records(q, records, on_topic)
 
 
 def repeated_signals():

@@ -7,6 +7,7 @@ import time
 
 import avro_check
 import harness as h
+import topic_check
 
 EVENTS = 200000
 KILLS = 10
@@ -42,7 +43,7 @@ def main():
 
             # The views equal the topic's content, read by an independent decoder.
             records = [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(h.bootstrap(), topic)]
-            h.check_views_match_records(q, records, delivered)
+            topic_check.check_views_match_records(q, records, delivered)
         finally:
             q.stop()
 

@@ -13,6 +13,7 @@ import tempfile
 
 import avro_check
 import harness as h
+import topic_check
 
 
 def applied(q):
@@ -54,7 +55,7 @@ def main():
             st = q.data("/status")[0]
             h.check(st["topic_resets"] >= 1 and st["last_topic_reset"], f"/status tells of the reset: {st}")
             h.check(q.metric("query_topic_resets_total") >= 1, "the reset is counted in /metrics")
-            h.check_views_match_records(q, records_of(kafka, topic), second)
+            topic_check.check_views_match_records(q, records_of(kafka, topic), second)
             print(f"live reset: {first} events, then {second} on the new topic, views rebuilt: "
                   f"{st['last_topic_reset']}")
         finally:
@@ -68,7 +69,7 @@ def main():
             h.wait_until(lambda: q.get("/readyz")[0] == 200, 60, 0.2, "ready")
             h.wait_until(lambda: applied(q) >= third, 60, 0.2, "the new topic applied")
             h.check(reset_logged(q), f"the reset is logged as an error:\n{q.log_tail()}")
-            h.check_views_match_records(q, records_of(kafka, topic), third)
+            topic_check.check_views_match_records(q, records_of(kafka, topic), third)
             print(f"reset while down: views rebuilt from the new topic's {third} events")
         finally:
             h.check_eq(q.stop(), 0, "exit status")
