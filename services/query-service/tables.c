@@ -1,6 +1,7 @@
 #include "tables.h"
 
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,10 +125,12 @@ static const char *put(char *arena, size_t *at, const char *s, size_t len)
 /* Parses value into slot's entry (replacing its strings). @returns 0, or -1 when it is not an entry. */
 static int parse_entry(slot_t *slot, const char *value, size_t value_len)
 {
+    if (value_len > INT_MAX) /* json-c takes an int */
+        return -1;
     struct json_tokener *tok = json_tokener_new();
     struct json_object *o = json_tokener_parse_ex(tok, value, (int)value_len);
     bool ok = o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
-              tok->char_offset == (int)value_len && json_object_is_type(o, json_type_object);
+              json_tokener_get_parse_end(tok) == value_len && json_object_is_type(o, json_type_object);
     json_tokener_free(tok);
     size_t nl, cl, kl, lat_l = 0, lon_l = 0;
     const char *name = NULL, *city = NULL, *country = NULL, *lat_t = NULL, *lon_t = NULL;
