@@ -369,7 +369,8 @@ cmd_add_partitions() {
 
 cmd_describe_topic() {
     need bootstrap topic
-    TOOL_STDOUT=1 run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --describe --topic "$topic" ||
+    TOOL_STDOUT=1 run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --describe \
+        --topic "$topic" ||
         die "describing $topic failed"
 }
 

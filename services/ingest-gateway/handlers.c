@@ -15,9 +15,9 @@
 static void on_index(h2o_req_t *req, void *data)
 {
     (void)data;
-    static const char *const endpoints[] = {"GET /",        "GET|POST /produce", "GET /jobs",    "GET|DELETE /jobs/{id}",
-                                            "GET|POST /reference", "GET /healthz", "GET /readyz",       "GET /metrics",
-                                            NULL};
+    static const char *const endpoints[] = {"GET /",          "GET|POST /produce",   "GET /jobs",
+                                            "GET|DELETE /jobs/{id}", "GET|POST /reference", "GET /healthz",
+                                            "GET /readyz",    "GET /metrics",        NULL};
     struct json_object *arr = json_object_new_array();
     for (size_t i = 0; endpoints[i] != NULL; i++)
         json_object_array_add(arr, json_object_new_string(endpoints[i]));
@@ -246,8 +246,8 @@ static struct json_object *reference_json(const gateway_t *gw)
         json_object_object_add(o, reference_kind_name((reference_kind_t)k), f);
     }
     json_object_object_add(o, "run", json_object_new_int64((int64_t)reference_publish_run(gw->reference)));
-    json_object_object_add(o, "state",
-                           json_object_new_string(reference_publish_state_name(reference_publish_state(gw->reference))));
+    const char *state = reference_publish_state_name(reference_publish_state(gw->reference));
+    json_object_object_add(o, "state", json_object_new_string(state));
     return o;
 }
 

@@ -11,7 +11,8 @@
 #include "alloc.h"
 
 #define MAX_FIELDS 16
-#define MAX_FILE_BYTES (64u << 20) /* the real files are about 1 MB; a bound keeps a wrong path from exhausting memory */
+/* The real files are about 1 MB; a bound keeps a wrong path from exhausting memory. */
+#define MAX_FILE_BYTES (64u << 20)
 
 /* One CSV field: text (unquoted, escapes resolved) or null (\N). */
 typedef struct field_s {

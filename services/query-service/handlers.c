@@ -211,9 +211,10 @@ static void on_windows(h2o_req_t *req, void *data)
         struct json_object *o = json_object_new_object();
         if (n_codes > 0) {
             struct json_object *counts = json_object_new_object();
-            for (int c = 0; c < n_codes; c++)
-                json_object_object_add(counts, codes[c],
-                                       json_object_new_int64((int64_t)windows_get(w, info.start_us, codes[c], lens[c])));
+            for (int c = 0; c < n_codes; c++) {
+                uint64_t count = windows_get(w, info.start_us, codes[c], lens[c]);
+                json_object_object_add(counts, codes[c], json_object_new_int64((int64_t)count));
+            }
             json_object_object_add(o, "counts", counts);
         }
         json_object_object_add(o, "end", json_object_new_string(end));

@@ -153,10 +153,12 @@ static void probe_done(uv_work_t *w, int status)
             if (rd_kafka_consume_start_queue(t->rkt, p, RD_KAFKA_OFFSET_BEGINNING, f->queue) != 0)
                 log_warn("reference_fetch", "%s [%d]: %s", t->name, p, rd_kafka_err2str(rd_kafka_last_error()));
         }
-        log_info("reference_reading", "%s: reading %d partition(s) from the beginning", t->name, t->probed - t->partitions);
+        log_info("reference_reading", "%s: reading %d partition(s) from the beginning", t->name,
+                 t->probed - t->partitions);
         t->partitions = t->probed;
     }
-    uv_timer_start(&f->probe_timer, on_probe_timer, all_found ? PROBE_INTERVAL_FOUND_MS : PROBE_INTERVAL_SEARCHING_MS, 0);
+    uv_timer_start(&f->probe_timer, on_probe_timer,
+                   all_found ? PROBE_INTERVAL_FOUND_MS : PROBE_INTERVAL_SEARCHING_MS, 0);
 }
 
 static void on_probe_timer(uv_timer_t *timer)

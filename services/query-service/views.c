@@ -205,8 +205,8 @@ const views_stats_t *views_stats(views_t *v)
     st->watermark_us = ws.watermark_us;
     st->source_airports = counted_size(v->airports);
     st->recent_events = recent_count(v->recent);
-    st->state_bytes = sizeof(*v) + counted_bytes(v->airports) + route_counts_bytes(&v->routes) + ws.bytes + recent_bytes(v->recent) +
-                      positions_count(v->positions) * sizeof(position_t);
+    st->state_bytes = sizeof(*v) + counted_bytes(v->airports) + route_counts_bytes(&v->routes) + ws.bytes +
+                      recent_bytes(v->recent) + positions_count(v->positions) * sizeof(position_t);
     return st;
 }
 

@@ -46,7 +46,8 @@ def airport_codes(row):
 def haversine_km(a, b):
     (lat1, lon1), (lat2, lon2) = a, b
     r = math.pi / 180
-    x = math.sin((lat2 - lat1) * r / 2) ** 2 + math.cos(lat1 * r) * math.cos(lat2 * r) * math.sin((lon2 - lon1) * r / 2) ** 2
+    x = (math.sin((lat2 - lat1) * r / 2) ** 2
+         + math.cos(lat1 * r) * math.cos(lat2 * r) * math.sin((lon2 - lon1) * r / 2) ** 2)
     return 2 * 6371.0088 * math.asin(math.sqrt(min(x, 1)))
 
 

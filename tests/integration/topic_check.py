@@ -52,7 +52,8 @@ def check_windows_match_records(q, records, window_seconds=30):
     end = lambda start: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(
         calendar.timegm(time.strptime(start, "%Y-%m-%d %H:%M:%S")) + window_seconds))
     want = [{"count": c, "end": end(s), "equipment": e, "start": s} for (s, e), c in ranked[:1000]]
-    h.check(q.data("/top10_equipment_30min_window", {"n": "1000"}) == want, "top 1,000 window rows differ from the topic")
+    h.check(q.data("/top10_equipment_30min_window", {"n": "1000"}) == want,
+            "top 1,000 window rows differ from the topic")
 
 
 def _neg_bytes(text):
