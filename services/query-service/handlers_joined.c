@@ -86,6 +86,7 @@ void handlers_reference(h2o_req_t *req, void *data)
         json_object_object_add(t, "invalid", json_object_new_int64((int64_t)st.invalid));
         json_object_object_add(t, "messages", json_object_new_int64((int64_t)st.messages));
         json_object_object_add(t, "partitions", json_object_new_int(reference_feed_partitions(q->reference, kind)));
+        json_object_object_add(t, "resets", json_object_new_int64((int64_t)reference_feed_resets(q->reference, kind)));
         json_object_object_add(t, "tombstones", json_object_new_int64((int64_t)st.tombstones));
         json_object_object_add(t, "topic", json_object_new_string(topic));
         json_object_object_add(t, "unmatched_codes", json_object_new_int64((int64_t)um.codes));
@@ -108,12 +109,17 @@ void handlers_reference_metrics(query_t *q, buf_t *out)
         {"query_reference_entries", "Codes held in each reference table.", false},
         {"query_reference_messages_total", "Messages read from each reference topic.", true},
         {"query_reference_invalid_total", "Reference messages skipped: their value is not an entry.", true},
+        {"query_reference_resets_total", "Times a reference table started over: its topic deleted or created again.",
+         true},
     };
     for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
         for (int k = 0; k < REFERENCE_KINDS; k++) {
             tables_stats_t st;
             tables_stats(q->tables, (reference_kind_t)k, &st);
-            double v = i == 0 ? (double)st.entries : i == 1 ? (double)st.messages : (double)st.invalid;
+            double v = i == 0   ? (double)st.entries
+                       : i == 1 ? (double)st.messages
+                       : i == 2 ? (double)st.invalid
+                                : (double)reference_feed_resets(q->reference, (reference_kind_t)k);
             char label[32];
             snprintf(label, sizeof(label), "table=\"%s\"", reference_kind_name((reference_kind_t)k));
             if (k > 0)

@@ -10,18 +10,21 @@
 #include "log.h"
 
 #define PROBE_TIMEOUT_MS 3000
-#define PROBE_INTERVAL_SEARCHING_MS 1000
-#define PROBE_INTERVAL_FOUND_MS 10000
+#define PROBE_INTERVAL_MS 1000
+#define PROBE_NOT_FOUND (-1)   /* Kafka answered: no such topic */
+#define PROBE_UNANSWERED (-2)  /* no answer for this topic */
 #define BATCH_SIZE 1024
 #define MAX_PARTITIONS 4096
 
 typedef struct topic_s {
     char name[512];
     rd_kafka_topic_t *rkt;
-    int partitions;    /* being read */
-    int probed;        /* the probe's answer (-1: not found) */
-    int loaded;        /* partitions that reached their end once */
-    bool *at_end_once; /* index = partition */
+    int partitions;       /* being read */
+    int probed;           /* the probe's answer: partitions, PROBE_NOT_FOUND or PROBE_UNANSWERED */
+    int loaded;           /* partitions that reached their end once */
+    bool *at_end_once;    /* index = partition */
+    int64_t *next_offset; /* index = partition: the offset after the last message taken */
+    uint64_t resets;      /* times the table started over (the topic deleted, created again) */
 } topic_t;
 
 struct reference_feed_s {
@@ -55,11 +58,48 @@ static reference_kind_t kind_of(const reference_feed_t *f, const rd_kafka_topic_
     return REFERENCE_KINDS;
 }
 
-/* Invalid messages in one batch: the first is logged with where it is, the others counted in one line. */
+/* What one batch did: invalid messages (the first is logged with where it is, the others counted in one line), and
+ * the tables that started over in it (the rest of the batch was fetched for the table thrown away). */
 typedef struct batch_s {
     bool changed;
     uint64_t invalid;
+    bool reset[REFERENCE_KINDS];
 } batch_t;
+
+/* Reads t's partitions from the one after those read up to count, each from its beginning. */
+static void topic_read_partitions(reference_feed_t *f, topic_t *t, int count)
+{
+    t->at_end_once = xrealloc(t->at_end_once, (size_t)count * sizeof(bool));
+    t->next_offset = xrealloc(t->next_offset, (size_t)count * sizeof(int64_t));
+    for (int p = t->partitions; p < count; p++) {
+        t->at_end_once[p] = false;
+        t->next_offset[p] = 0;
+        if (rd_kafka_consume_start_queue(t->rkt, p, RD_KAFKA_OFFSET_BEGINNING, f->queue) != 0)
+            log_warn("reference_fetch", "%s [%d]: %s", t->name, p, rd_kafka_err2str(rd_kafka_last_error()));
+    }
+    log_info("reference_reading", "%s: reading %d partition(s) from the beginning", t->name, count - t->partitions);
+    t->partitions = count;
+}
+
+/*
+ * The topic is not the one kind's table was read from: it was deleted (and maybe created again). The table
+ * starts over, empty, as a start would find it; the caller reads the topic again from its beginning if it exists.
+ * What librdkafka fetched before is discarded by it (stopping a partition moves its op version on).
+ */
+static void topic_reset(reference_feed_t *f, reference_kind_t kind, const char *why)
+{
+    topic_t *t = &f->topics[kind];
+    log_error("reference_reset", "%s: %s: the %s table is emptied, to be read again from the topic's beginning",
+              t->name, why, reference_kind_name(kind));
+    for (int p = 0; p < t->partitions; p++)
+        rd_kafka_consume_stop(t->rkt, p);
+    t->partitions = 0;
+    t->loaded = 0;
+    t->resets++;
+    tables_clear(f->tables, kind);
+}
+
+static void on_probe_timer(uv_timer_t *timer);
 
 static void note_invalid(batch_t *b, const topic_t *t, const rd_kafka_message_t *m, const char *why)
 {
@@ -74,17 +114,39 @@ static void take(reference_feed_t *f, const rd_kafka_message_t *m, batch_t *b)
     if (kind == REFERENCE_KINDS)
         return;
     topic_t *t = &f->topics[kind];
+    if (b->reset[kind])
+        return;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        log_warn("reference_fetch", "%s [%d]: %s", t->name, (int)m->partition, rd_kafka_message_errstr(m));
+        if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+            m->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+            uv_timer_start(&f->probe_timer, on_probe_timer, 0, 0); /* gone? the probe says */
+        return;
+    }
+    if (m->partition < 0 || m->partition >= t->partitions)
+        return;
+    /* Offsets of a partition never go backwards, not even compacted: if they do, it is another topic. librdkafka
+     * resets an offset out of range to the beginning (auto.offset.reset), so a shorter topic lands here. */
+    if (m->offset < t->next_offset[m->partition]) {
+        char why[160];
+        snprintf(why, sizeof(why), "partition %d %s at offset %lld, after offset %lld was read", (int)m->partition,
+                 m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ? "ends" : "has a message",
+                 (long long)m->offset, (long long)t->next_offset[m->partition] - 1);
+        int count = t->partitions;
+        topic_reset(f, kind, why);
+        topic_read_partitions(f, t, count);
+        b->reset[kind] = true;
+        b->changed = true;
+        return;
+    }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        if (m->partition >= 0 && m->partition < t->partitions && !t->at_end_once[m->partition]) {
+        if (!t->at_end_once[m->partition]) {
             t->at_end_once[m->partition] = true;
             t->loaded++;
         }
         return;
     }
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_warn("reference_fetch", "%s [%d]: %s", t->name, (int)m->partition, rd_kafka_message_errstr(m));
-        return;
-    }
+    t->next_offset[m->partition] = m->offset + 1;
     if (tables_apply(f->tables, kind, m->key, m->key_len, m->payload, m->payload != NULL ? m->len : 0) != 0)
         note_invalid(b, t, m, m->key == NULL ? "a message without a key (the code)" : "its value is not a JSON entry");
     b->changed = true;
@@ -93,7 +155,7 @@ static void take(reference_feed_t *f, const rd_kafka_message_t *m, batch_t *b)
 static void on_kafka_ready(void *data)
 {
     reference_feed_t *f = data;
-    batch_t b = {false, 0};
+    batch_t b = {0};
     ssize_t n;
     /* Reference topics are small (thousands of codes): a start drains them in a few batches. */
     while (!f->closing && (n = rd_kafka_consume_batch_queue(f->queue, 0, f->batch, BATCH_SIZE)) > 0) {
@@ -112,7 +174,7 @@ static void on_kafka_ready(void *data)
 }
 
 /*
- * Threadpool: the partition count of each topic, -1 for one not found. Touches only rk and probed. Kafka not
+ * Threadpool: the partition count of each topic, or PROBE_NOT_FOUND. Touches only rk and probed. Kafka not
  * answering for one topic ends the probe: it would not for the others either, and a shutdown waits for the probe
  * (one timeout at most, within the 5 s a SIGTERM is promised).
  */
@@ -120,7 +182,7 @@ static void probe_work(uv_work_t *w)
 {
     reference_feed_t *f = w->data;
     for (int k = 0; k < REFERENCE_KINDS; k++)
-        f->topics[k].probed = -1;
+        f->topics[k].probed = PROBE_UNANSWERED;
     for (int k = 0; k < REFERENCE_KINDS; k++) {
         topic_t *t = &f->topics[k];
         const struct rd_kafka_metadata *md = NULL;
@@ -128,11 +190,13 @@ static void probe_work(uv_work_t *w)
             break;
         if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0)
             t->probed = md->topics[0].partition_cnt < MAX_PARTITIONS ? md->topics[0].partition_cnt : MAX_PARTITIONS;
+        else if (md->topic_cnt == 1 && (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                                        (md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                                         md->topics[0].partition_cnt == 0)))
+            t->probed = PROBE_NOT_FOUND;
         rd_kafka_metadata_destroy(md);
     }
 }
-
-static void on_probe_timer(uv_timer_t *timer);
 
 static void probe_done(uv_work_t *w, int status)
 {
@@ -140,25 +204,20 @@ static void probe_done(uv_work_t *w, int status)
     f->probe_running = false;
     if (status != 0 || f->closing)
         return;
-    bool all_found = true;
+    bool changed = false;
     for (int k = 0; k < REFERENCE_KINDS; k++) {
         topic_t *t = &f->topics[k];
-        if (t->probed <= t->partitions) {
-            all_found = all_found && t->partitions > 0;
-            continue;
+        if (t->partitions > 0 && (t->probed == PROBE_NOT_FOUND || (t->probed > 0 && t->probed < t->partitions))) {
+            topic_reset(f, (reference_kind_t)k, t->probed == PROBE_NOT_FOUND ? "the topic no longer exists"
+                                                                             : "it has fewer partitions than were read");
+            changed = true;
         }
-        t->at_end_once = xrealloc(t->at_end_once, (size_t)t->probed * sizeof(bool));
-        for (int p = t->partitions; p < t->probed; p++) {
-            t->at_end_once[p] = false;
-            if (rd_kafka_consume_start_queue(t->rkt, p, RD_KAFKA_OFFSET_BEGINNING, f->queue) != 0)
-                log_warn("reference_fetch", "%s [%d]: %s", t->name, p, rd_kafka_err2str(rd_kafka_last_error()));
-        }
-        log_info("reference_reading", "%s: reading %d partition(s) from the beginning", t->name,
-                 t->probed - t->partitions);
-        t->partitions = t->probed;
+        if (t->probed > t->partitions)
+            topic_read_partitions(f, t, t->probed);
     }
-    uv_timer_start(&f->probe_timer, on_probe_timer,
-                   all_found ? PROBE_INTERVAL_FOUND_MS : PROBE_INTERVAL_SEARCHING_MS, 0);
+    if (changed && f->on_changed != NULL)
+        f->on_changed(f->data);
+    uv_timer_start(&f->probe_timer, on_probe_timer, PROBE_INTERVAL_MS, 0);
 }
 
 static void on_probe_timer(uv_timer_t *timer)
@@ -220,6 +279,11 @@ int reference_feed_partitions(const reference_feed_t *f, reference_kind_t kind)
     return f->topics[kind].partitions;
 }
 
+uint64_t reference_feed_resets(const reference_feed_t *f, reference_kind_t kind)
+{
+    return f->topics[kind].resets;
+}
+
 void reference_feed_close(reference_feed_t *f)
 {
     if (f->closing)
@@ -250,6 +314,7 @@ void reference_feed_free(reference_feed_t *f)
             rd_kafka_consume_stop(t->rkt, p);
         rd_kafka_topic_destroy(t->rkt);
         free(t->at_end_once);
+        free(t->next_offset);
     }
     rd_kafka_queue_destroy(f->queue);
     rd_kafka_destroy(f->rk);

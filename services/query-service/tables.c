@@ -33,13 +33,30 @@ struct tables_s {
     uint64_t version;
 };
 
+static void table_init(table_t *tb)
+{
+    memset(tb, 0, sizeof(*tb));
+    tb->cap = 1024;
+    tb->slots = xcalloc(tb->cap, sizeof(slot_t *));
+}
+
+static void table_release(table_t *tb)
+{
+    for (size_t i = 0; i < tb->cap; i++) {
+        if (tb->slots[i] != NULL) {
+            free(tb->slots[i]->strings);
+            free(tb->slots[i]->key);
+            free(tb->slots[i]);
+        }
+    }
+    free(tb->slots);
+}
+
 tables_t *tables_new(void)
 {
     tables_t *t = xcalloc(1, sizeof(*t));
-    for (int k = 0; k < REFERENCE_KINDS; k++) {
-        t->kinds[k].cap = 1024;
-        t->kinds[k].slots = xcalloc(t->kinds[k].cap, sizeof(slot_t *));
-    }
+    for (int k = 0; k < REFERENCE_KINDS; k++)
+        table_init(&t->kinds[k]);
     return t;
 }
 
@@ -47,18 +64,18 @@ void tables_free(tables_t *t)
 {
     if (t == NULL)
         return;
-    for (int k = 0; k < REFERENCE_KINDS; k++) {
-        table_t *tb = &t->kinds[k];
-        for (size_t i = 0; i < tb->cap; i++) {
-            if (tb->slots[i] != NULL) {
-                free(tb->slots[i]->strings);
-                free(tb->slots[i]->key);
-                free(tb->slots[i]);
-            }
-        }
-        free(tb->slots);
-    }
+    for (int k = 0; k < REFERENCE_KINDS; k++)
+        table_release(&t->kinds[k]);
     free(t);
+}
+
+void tables_clear(tables_t *t, reference_kind_t kind)
+{
+    if (kind >= REFERENCE_KINDS)
+        return;
+    table_release(&t->kinds[kind]);
+    table_init(&t->kinds[kind]);
+    t->version++;
 }
 
 static slot_t **find(const table_t *tb, const char *key, size_t len, uint64_t h)

@@ -45,6 +45,9 @@ void tables_free(tables_t *t);
 int tables_apply(tables_t *t, reference_kind_t kind, const char *key, size_t key_len, const char *value,
                  size_t value_len);
 
+/* Empties kind's table and its counts, as if its topic had never been read (the topic was created again). */
+void tables_clear(tables_t *t, reference_kind_t kind);
+
 /* @returns code's entry in kind's table, or NULL when there is none. */
 const table_entry_t *tables_get(const tables_t *t, reference_kind_t kind, const char *code, size_t len);
 

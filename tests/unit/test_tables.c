@@ -1,5 +1,5 @@
 /* tables: an entry per code, replaced by a later message, deleted by a tombstone, invalid values skipped (the entry
- * left as it was), coordinates kept as published, growth past the initial size. */
+ * left as it was), coordinates kept as published, growth past the initial size, a table cleared. */
 #include "test.h"
 
 #include "query-service/tables.h"
@@ -77,10 +77,37 @@ static void test_growth(void)
     tables_free(t);
 }
 
+/* A topic created again: the table starts over, its counts too, the other tables untouched. */
+static void test_clear(void)
+{
+    tables_t *t = tables_new();
+    char code[16];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(code, sizeof(code), "C%d", i);
+        ASSERT_EQ(tables_apply(t, REFERENCE_AIRLINES, S(code), S("{\"name\":\"a\"}")), 0);
+    }
+    ASSERT_EQ(tables_apply(t, REFERENCE_PLANES, S("320"), S("{\"name\":\"A320\"}")), 0);
+    uint64_t v = tables_version(t);
+    tables_clear(t, REFERENCE_AIRLINES);
+    ASSERT(tables_version(t) != v);
+    ASSERT(tables_get(t, REFERENCE_AIRLINES, S("C0")) == NULL);
+    tables_stats_t st;
+    tables_stats(t, REFERENCE_AIRLINES, &st);
+    ASSERT_EQ(st.entries, 0);
+    ASSERT_EQ(st.messages, 0);
+    ASSERT_STR_EQ(tables_get(t, REFERENCE_PLANES, S("320"))->name, "A320");
+    ASSERT_EQ(tables_apply(t, REFERENCE_AIRLINES, S("C7"), S("{\"name\":\"again\"}")), 0);
+    ASSERT_STR_EQ(tables_get(t, REFERENCE_AIRLINES, S("C7"))->name, "again");
+    tables_stats(t, REFERENCE_AIRLINES, &st);
+    ASSERT_EQ(st.entries, 1);
+    tables_free(t);
+}
+
 int main(void)
 {
     RUN_TEST(test_apply_replace_delete);
     RUN_TEST(test_out_of_range_position);
     RUN_TEST(test_growth);
+    RUN_TEST(test_clear);
     return 0;
 }
