@@ -208,8 +208,9 @@ static void probe_done(uv_work_t *w, int status)
     for (int k = 0; k < REFERENCE_KINDS; k++) {
         topic_t *t = &f->topics[k];
         if (t->partitions > 0 && (t->probed == PROBE_NOT_FOUND || (t->probed > 0 && t->probed < t->partitions))) {
-            topic_reset(f, (reference_kind_t)k, t->probed == PROBE_NOT_FOUND ? "the topic no longer exists"
-                                                                             : "it has fewer partitions than were read");
+            const char *why = t->probed == PROBE_NOT_FOUND ? "the topic no longer exists"
+                                                           : "it has fewer partitions than were read";
+            topic_reset(f, (reference_kind_t)k, why);
             changed = true;
         }
         if (t->probed > t->partitions)
