@@ -2,6 +2,8 @@
 
 #include <assert.h>
 #include <avro.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,82 +11,95 @@
 #include "alloc.h"
 #include "route_schema.h"
 
-enum { F_ID, F_DATETIME, F_AIRLINE, F_AIRLINE_ID, F_SRC, F_SRC_ID, F_DST, F_DST_ID, F_CODESHARE, F_STOPS, F_EQUIPMENT,
-       F_COUNT };
+/*
+ * The encoder is compiled at start from the schema avro-c parsed: one step per record field, in the schema's
+ * order, of the schema's type, reading the event's member of the field's name. Encoding then runs the steps
+ * over the event, writing Avro's binary encoding straight into the output: no generic value, no copy of the
+ * strings (avro-c's own writer, the reference, gives the same bytes: test_route_codec, every routes.dat line).
+ */
+typedef enum { STEP_STRING, STEP_INT, STEP_BOOLEAN } step_kind_t;
 
-/* The record the decoder is written for; route_codec_new checks the schema against it. */
+typedef struct step_s {
+    step_kind_t kind;
+    size_t offset; /* of the member in route_event_t: a str_slice_t, an int64_t (range-checked) or a bool */
+} step_t;
+
+#define FIELD_COUNT 11
+
+/* The event's members a field can be bound to. The decoder reads them in this order, so the schema must have
+ * it too (route_codec_new checks). */
 static const struct {
     const char *name;
     avro_type_t type;
-} expected_fields[F_COUNT] = {
-    {"id", AVRO_STRING},       {"datetime", AVRO_STRING},
-    {"airline", AVRO_STRING},  {"airline_id", AVRO_INT32},
-    {"source_airport", AVRO_STRING}, {"source_airport_id", AVRO_INT32},
-    {"destination_airport", AVRO_STRING}, {"destination_airport_id", AVRO_INT32},
-    {"codeshare", AVRO_BOOLEAN}, {"stops", AVRO_INT32},
-    {"equipment", AVRO_STRING},
+    size_t offset;
+} members[FIELD_COUNT] = {
+    {"id", AVRO_STRING, offsetof(route_event_t, id)},
+    {"datetime", AVRO_STRING, offsetof(route_event_t, datetime)},
+    {"airline", AVRO_STRING, offsetof(route_event_t, airline)},
+    {"airline_id", AVRO_INT32, offsetof(route_event_t, airline_id)},
+    {"source_airport", AVRO_STRING, offsetof(route_event_t, source_airport)},
+    {"source_airport_id", AVRO_INT32, offsetof(route_event_t, source_airport_id)},
+    {"destination_airport", AVRO_STRING, offsetof(route_event_t, destination_airport)},
+    {"destination_airport_id", AVRO_INT32, offsetof(route_event_t, destination_airport_id)},
+    {"codeshare", AVRO_BOOLEAN, offsetof(route_event_t, codeshare)},
+    {"stops", AVRO_INT32, offsetof(route_event_t, stops)},
+    {"equipment", AVRO_STRING, offsetof(route_event_t, equipment)},
 };
 
 struct route_codec_s {
-    avro_schema_t schema;
-    avro_value_iface_t *iface;
-    avro_value_t record;
-    avro_value_t fields[F_COUNT]; /* children of record, valid as long as it is */
-    avro_writer_t writer;
+    step_t steps[FIELD_COUNT];
+    size_t n_steps;
+    size_t n_strings; /* string steps, for the encoding's size bound */
     unsigned char header[ROUTE_CODEC_HEADER_LEN];
-    char *scratch; /* the event's strings, each NUL-terminated, lent to the record's string fields */
-    size_t scratch_cap;
 };
 
-static int check_schema(avro_schema_t schema, char *errstr, size_t errstr_size)
+static step_kind_t step_kind(avro_type_t type)
+{
+    return type == AVRO_STRING ? STEP_STRING : type == AVRO_INT32 ? STEP_INT : STEP_BOOLEAN;
+}
+
+/* Compiles schema's fields into c's steps, each bound to the event's member of its name and type. */
+static int compile_schema(route_codec_t *c, avro_schema_t schema, char *errstr, size_t errstr_size)
 {
     if (!is_avro_record(schema)) {
         snprintf(errstr, errstr_size, "route schema: not a record");
         return -1;
     }
-    if (avro_schema_record_size(schema) != F_COUNT) {
-        snprintf(errstr, errstr_size, "route schema: %zu fields, expected %d", avro_schema_record_size(schema), F_COUNT);
+    if (avro_schema_record_size(schema) != FIELD_COUNT) {
+        snprintf(errstr, errstr_size, "route schema: %zu fields, expected %d", avro_schema_record_size(schema),
+                 FIELD_COUNT);
         return -1;
     }
-    for (int i = 0; i < F_COUNT; i++) {
+    for (int i = 0; i < FIELD_COUNT; i++) {
         const char *name = avro_schema_record_field_name(schema, i);
         avro_schema_t type = avro_schema_record_field_get_by_index(schema, i);
-        if (name == NULL || strcmp(name, expected_fields[i].name) != 0 || type == NULL ||
-            avro_typeof(type) != expected_fields[i].type) {
-            snprintf(errstr, errstr_size, "route schema: field %d is \"%s\" of another type or name, expected \"%s\"", i,
-                     name ? name : "?", expected_fields[i].name);
+        if (name == NULL || strcmp(name, members[i].name) != 0 || type == NULL ||
+            avro_typeof(type) != members[i].type) {
+            snprintf(errstr, errstr_size, "route schema: field %d is \"%s\" of another type or name, expected \"%s\"",
+                     i, name ? name : "?", members[i].name);
             return -1;
         }
+        c->steps[i] = (step_t){step_kind(avro_typeof(type)), members[i].offset};
+        c->n_strings += c->steps[i].kind == STEP_STRING;
     }
+    c->n_steps = FIELD_COUNT;
     return 0;
 }
 
 route_codec_t *route_codec_new(char *errstr, size_t errstr_size)
 {
-    static const char no_dest[1];
     route_codec_t *c = xcalloc(1, sizeof(*c));
-
-    if (avro_schema_from_json_length(route_schema_json, strlen(route_schema_json), &c->schema) != 0) {
+    avro_schema_t schema = NULL;
+    if (avro_schema_from_json_length(route_schema_json, strlen(route_schema_json), &schema) != 0) {
         snprintf(errstr, errstr_size, "route schema: %s", avro_strerror());
-        goto fail;
+        free(c);
+        return NULL;
     }
-    if (check_schema(c->schema, errstr, errstr_size) != 0)
-        goto fail;
-    c->iface = avro_generic_class_from_schema(c->schema);
-    if (c->iface == NULL || avro_generic_value_new(c->iface, &c->record) != 0) {
-        snprintf(errstr, errstr_size, "route schema: avro generic value: %s", avro_strerror());
-        goto fail;
-    }
-    for (int i = 0; i < F_COUNT; i++) {
-        if (avro_value_get_by_index(&c->record, (size_t)i, &c->fields[i], NULL) != 0) {
-            snprintf(errstr, errstr_size, "route schema: field %d: %s", i, avro_strerror());
-            goto fail;
-        }
-    }
-    c->writer = avro_writer_memory(no_dest, 0);
-    if (c->writer == NULL) {
-        snprintf(errstr, errstr_size, "avro writer: %s", avro_strerror());
-        goto fail;
+    int rc = compile_schema(c, schema, errstr, errstr_size);
+    avro_schema_decref(schema);
+    if (rc != 0) {
+        free(c);
+        return NULL;
     }
     uint64_t fp = route_schema_fingerprint();
     c->header[0] = 0xC3;
@@ -92,56 +107,23 @@ route_codec_t *route_codec_new(char *errstr, size_t errstr_size)
     for (int i = 0; i < 8; i++)
         c->header[2 + i] = (unsigned char)(fp >> (8 * i));
     return c;
-fail:
-    route_codec_free(c);
-    return NULL;
 }
 
 void route_codec_free(route_codec_t *c)
 {
-    if (c == NULL)
-        return;
-    if (c->writer != NULL)
-        avro_writer_free(c->writer);
-    if (c->record.iface != NULL)
-        avro_value_decref(&c->record);
-    if (c->iface != NULL)
-        avro_value_iface_decref(c->iface);
-    if (c->schema != NULL)
-        avro_schema_decref(c->schema);
-    free(c->scratch);
     free(c);
 }
 
-/*
- * avro-c takes strings with their NUL (size includes it), which a slice into a line does not have: each is
- * copied once into scratch with its NUL and lent to the record (a wrapped buffer without a free function),
- * rather than copied again into storage avro-c reallocates per event. The loans end at the next encode,
- * which lends new ones before the record is written again.
- */
-static int lend_strings(route_codec_t *c, const str_slice_t *const *strs, const int *idx, int n)
+/* Avro's varint of a zigzag-encoded value: 7 bits a byte, least significant first. @returns the bytes written. */
+static size_t put_varint(unsigned char *p, uint64_t zigzag)
 {
-    size_t need = 0;
-    for (int i = 0; i < n; i++)
-        need += strs[i]->len + 1;
-    if (need > c->scratch_cap) {
-        c->scratch_cap = need < 1024 ? 1024 : need;
-        c->scratch = xrealloc(c->scratch, c->scratch_cap);
+    size_t n = 0;
+    while (zigzag >= 0x80) {
+        p[n++] = (unsigned char)(zigzag | 0x80);
+        zigzag >>= 7;
     }
-    char *p = c->scratch;
-    for (int i = 0; i < n; i++) {
-        if (strs[i]->len > 0)
-            memcpy(p, strs[i]->ptr, strs[i]->len);
-        p[strs[i]->len] = '\0';
-        avro_wrapped_buffer_t wrapped;
-        int rc = avro_wrapped_buffer_new(&wrapped, p, strs[i]->len + 1);
-        if (rc == 0)
-            rc = avro_value_give_string_len(&c->fields[idx[i]], &wrapped);
-        if (rc != 0)
-            return rc;
-        p += strs[i]->len + 1;
-    }
-    return 0;
+    p[n++] = (unsigned char)zigzag;
+    return n;
 }
 
 /* Where the stamp lies in an encoded event: after the header, each string after its one-byte zigzag length. */
@@ -166,45 +148,40 @@ void route_codec_restamp(char *encoded, const char id[ROUTE_EVENT_ID_LEN], const
 route_codec_status_t route_codec_encode(route_codec_t *c, const route_event_t *ev, buf_t *out, char *errstr,
                                         size_t errstr_size)
 {
-    const str_slice_t *const strs[] = {&ev->id, &ev->datetime, &ev->airline, &ev->source_airport, &ev->destination_airport,
-                                 &ev->equipment};
-    static const int str_idx[] = {F_ID, F_DATETIME, F_AIRLINE, F_SRC, F_DST, F_EQUIPMENT};
-
     if (route_event_validate(ev, errstr, errstr_size) != ROUTE_EVENT_OK)
         return ROUTE_CODEC_SCHEMA_INVALID;
 
-    /* Upper bound of the encoding: a long length prefix is at most 10 bytes, an int at most 5. */
-    size_t bound = ROUTE_CODEC_HEADER_LEN + 4 * 5 + 1;
-    for (int i = 0; i < 6; i++)
-        bound += strs[i]->len + 10;
-
-    int rc = lend_strings(c, strs, str_idx, 6);
-    if (rc == 0)
-        rc = avro_value_set_int(&c->fields[F_AIRLINE_ID], (int32_t)ev->airline_id);
-    if (rc == 0)
-        rc = avro_value_set_int(&c->fields[F_SRC_ID], (int32_t)ev->source_airport_id);
-    if (rc == 0)
-        rc = avro_value_set_int(&c->fields[F_DST_ID], (int32_t)ev->destination_airport_id);
-    if (rc == 0)
-        rc = avro_value_set_boolean(&c->fields[F_CODESHARE], ev->codeshare ? 1 : 0);
-    if (rc == 0)
-        rc = avro_value_set_int(&c->fields[F_STOPS], (int32_t)ev->stops);
-    if (rc != 0) {
-        snprintf(errstr, errstr_size, "avro value: %s", avro_strerror());
-        return ROUTE_CODEC_SCHEMA_INVALID;
-    }
-
-    /* The writer fills out's spare room directly; out->len moves only once the record is whole. */
+    /* Upper bound of the encoding: a long (a string's length) takes at most 10 bytes, an int 5, a boolean 1. */
+    size_t bound = ROUTE_CODEC_HEADER_LEN + c->n_steps * 5;
+    for (size_t i = 0; i < c->n_steps; i++)
+        if (c->steps[i].kind == STEP_STRING)
+            bound += 10 + ((const str_slice_t *)((const char *)ev + c->steps[i].offset))->len;
     buf_reserve(out, bound);
-    char *dest = out->data + out->len;
-    memcpy(dest, c->header, ROUTE_CODEC_HEADER_LEN);
-    avro_writer_memory_set_dest(c->writer, dest + ROUTE_CODEC_HEADER_LEN, (int64_t)(bound - ROUTE_CODEC_HEADER_LEN));
-    if (avro_value_write(c->writer, &c->record) != 0) {
-        snprintf(errstr, errstr_size, "avro write: %s", avro_strerror());
-        out->data[out->len] = '\0';
-        return ROUTE_CODEC_SCHEMA_INVALID;
+    unsigned char *p = (unsigned char *)out->data + out->len;
+    memcpy(p, c->header, ROUTE_CODEC_HEADER_LEN);
+    p += ROUTE_CODEC_HEADER_LEN;
+    for (size_t i = 0; i < c->n_steps; i++) {
+        const void *member = (const char *)ev + c->steps[i].offset;
+        switch (c->steps[i].kind) {
+        case STEP_STRING: {
+            const str_slice_t *s = member;
+            p += put_varint(p, (uint64_t)s->len << 1);
+            if (s->len > 0)
+                memcpy(p, s->ptr, s->len);
+            p += s->len;
+            break;
+        }
+        case STEP_INT: {
+            int32_t v = (int32_t)*(const int64_t *)member; /* in range: validated above */
+            p += put_varint(p, (uint32_t)(((uint32_t)v << 1) ^ (uint32_t)(v >> 31)));
+            break;
+        }
+        case STEP_BOOLEAN:
+            *p++ = *(const bool *)member ? 1 : 0;
+            break;
+        }
     }
-    out->len += ROUTE_CODEC_HEADER_LEN + (size_t)avro_writer_tell(c->writer);
+    out->len = (size_t)((char *)p - out->data);
     out->data[out->len] = '\0';
     return ROUTE_CODEC_OK;
 }

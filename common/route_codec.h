@@ -1,9 +1,10 @@
 /*
  * route_codec: AirlineRouteEvent <-> Avro single-object encoding:
  *   C3 01 | CRC-64-AVRO fingerprint, 8 bytes little-endian | Avro binary of the record
- * Encoding goes through avro-c's generic values on the schema parsed from route_schema_json, so
- * the record is checked against that schema field for field. One codec per thread; it reuses its
- * avro-c values and buffers, nothing is allocated per event.
+ * The encoder is compiled at start from the schema avro-c parses from route_schema_json (a step per
+ * field, of the field's type, bound to the event's member of its name) and writes Avro's binary
+ * encoding straight into the output buffer, byte for byte what avro-c's own writer gives. The codec
+ * is read-only once made (any thread may use it); nothing is allocated per event.
  */
 #ifndef COMMON_ROUTE_CODEC_H
 #define COMMON_ROUTE_CODEC_H
