@@ -34,6 +34,8 @@ struct producer_s {
     long partitions;
     long replication_factor;
     metrics_histogram_t latency;
+    rd_kafka_message_t *batch; /* producer_send_events' messages, grown to the largest call */
+    size_t batch_cap;
 
     /* Health probe: the timer starts a threadpool job; only one is in flight at a time. */
     uv_timer_t probe_timer;
@@ -250,20 +252,36 @@ producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer
     return p;
 }
 
-int producer_send(producer_t *p, const char *key, size_t key_len, const void *value, size_t value_len,
-                  int64_t timestamp_ms, void *opaque, char *errstr, size_t errstr_size)
+size_t producer_send_events(producer_t *p, const producer_event_t *events, size_t n, void *opaque, size_t *failed,
+                            char *errstr, size_t errstr_size)
 {
-    /* The message's CreateTime is the event's own time, given here: librdkafka would read the clock for it. */
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        p->rk, RD_KAFKA_V_RKT(p->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
-        RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    *failed = 0;
+    if (n == 0)
         return 0;
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        return -ENOBUFS;
-    snprintf(errstr, errstr_size, "produce to %s failed: %s", p->topic_name, rd_kafka_err2str(err));
-    return -EIO;
+    if (n > p->batch_cap) {
+        p->batch_cap = n;
+        p->batch = xrealloc(p->batch, n * sizeof(*p->batch));
+    }
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = &p->batch[i];
+        memset(m, 0, sizeof(*m));
+        m->payload = (void *)events[i].value;
+        m->len = events[i].value_len;
+        m->key = (void *)events[i].key;
+        m->key_len = events[i].key_len;
+        m->_private = opaque;
+    }
+    rd_kafka_produce_batch(p->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, p->batch, (int)n);
+    /* A full queue refuses that message and every one after it (librdkafka stops there); any other error
+     * is that message's own. */
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_resp_err_t err = p->batch[i].err;
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return i;
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR && (*failed)++ == 0)
+            snprintf(errstr, errstr_size, "produce to %s failed: %s", p->topic_name, rd_kafka_err2str(err));
+    }
+    return n;
 }
 
 int producer_send_compacted(producer_t *p, size_t index, const char *key, size_t key_len, const void *value,
@@ -365,6 +383,7 @@ void producer_free(producer_t *p, int timeout_ms)
     free(p->compacted);
     free(p->compacted_names);
     rd_kafka_destroy(p->rk);
+    free(p->batch);
     free(p->topic_name);
     free(p->dlq_topic_name);
     free(p);

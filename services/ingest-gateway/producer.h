@@ -18,7 +18,7 @@
 typedef struct producer_s producer_t;
 
 /*
- * Called on the loop thread for each delivery report. opaque is what producer_send() was given;
+ * Called on the loop thread for each delivery report. opaque is what producer_send_events() was given;
  * err is RD_KAFKA_RESP_ERR_NO_ERROR when the broker acknowledged the message.
  */
 typedef void (*producer_delivery_cb)(void *opaque, rd_kafka_resp_err_t err, void *data);
@@ -42,17 +42,28 @@ typedef struct producer_config_s {
 producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer_delivery_cb on_delivery,
                          producer_drained_cb on_drained, void *data, char *errstr, size_t errstr_size);
 
+/* One event for the main topic: its key and its encoded value (copied by librdkafka). */
+typedef struct producer_event_s {
+    const char *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+} producer_event_t;
+
 /*
- * Enqueues one event for the main topic (value copied; timestamp_ms its Kafka CreateTime). @returns 0,
- * -ENOBUFS when the local queue is full (try again after on_drained), or another negative errno-style
- * code with errstr filled.
+ * Enqueues events[0..n) for the main topic in one call, in order, each with opaque (given back to on_delivery):
+ * librdkafka takes its topic lock and reads its clock once for all of them, so their Kafka CreateTime is that
+ * clock at the call (within the millisecond of the events' stamps). @returns how many were taken, in order:
+ * enqueued, or failed (counted in *failed, the first failure's reason in errstr). Events from the one returned
+ * on were not enqueued because the local queue is full: try them again after on_drained.
  */
-int producer_send(producer_t *p, const char *key, size_t key_len, const void *value, size_t value_len,
-                  int64_t timestamp_ms, void *opaque, char *errstr, size_t errstr_size);
+size_t producer_send_events(producer_t *p, const producer_event_t *events, size_t n, void *opaque, size_t *failed,
+                            char *errstr, size_t errstr_size);
 
 /*
  * Enqueues key -> value for compacted topic index (0 <= index < n_compacted); value NULL is a tombstone. Its
- * delivery report reaches on_compacted_delivery with opaque. @returns as producer_send.
+ * delivery report reaches on_compacted_delivery with opaque. @returns 0, -ENOBUFS when the local queue is full
+ * (try again after on_drained), or another negative errno-style code with errstr filled.
  */
 int producer_send_compacted(producer_t *p, size_t index, const char *key, size_t key_len, const void *value,
                             size_t value_len, void *opaque, char *errstr, size_t errstr_size);

@@ -68,7 +68,7 @@ replay_job_t *replay_job_start(const replay_env_t *env, const replay_params_t *p
 void replay_job_stop(replay_job_t *job);
 /* The local queue has room again: resume a job paused on a full queue. */
 void replay_job_resume(replay_job_t *job);
-/* Delivery report for a message this job produced (opaque given to producer_send). */
+/* Delivery report for a message this job produced (opaque given to producer_send_events). */
 void replay_job_on_delivery(void *opaque, rd_kafka_resp_err_t err);
 
 const char *replay_job_id(const replay_job_t *job);

@@ -1,4 +1,7 @@
-"""routes.dat through /produce vs kcat -P with the same encoded messages, same broker, same run."""
+"""Sustained ingest: routes.dat replayed 1x, 10x and 50x through /produce?loop=1&limit=..., against `kcat -P`
+producing the same encoded messages (the same number of times) to the same broker, same producer properties, in
+one run, taking turns. Prints, per scale, events/s and CPU microseconds per event beside kcat's, so a figure that
+moves with the work (start-up, a cache) shows as a cost per event that is not flat."""
 import json
 import os
 import tempfile
@@ -8,71 +11,91 @@ import bench_util as b  # first: puts tests/integration on sys.path
 import avro_check  # noqa: E402
 import harness as h  # noqa: E402
 
-REPS = int(os.environ.get("BENCH_REPS", "5"))
+REPS = int(os.environ.get("BENCH_REPS", "4"))
+SCALES = [int(s) for s in os.environ.get("BENCH_SCALES", "1,10,50").split(",")]
 # Producer settings given to both sides, so the comparison is of the producers, not of their defaults.
 PRODUCER_PROPS = {"acks": "all", "enable.idempotence": "true", "linger.ms": "5", "batch.num.messages": "10000",
                   "batch.size": "1000000", "queue.buffering.max.messages": "100000"}
 DELIM = b"\xfe\xfd\xfc\xfb"  # bytes that never occur in UTF-8 and not in our encoded events (checked)
+# Each side writes to a topic of its own that keeps little: a 50x run is about 400 MB per pass.
+TOPIC_CONFIG = {"retention.bytes": str(256 << 20), "segment.bytes": str(64 << 20)}
+
+
+def cpu_seconds(pid):
+    """utime + stime of a running process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():
     topic = h.unique_topic("bench-ingest")
     peer_topic = h.unique_topic("bench-kcat")
-    h.create_topic(peer_topic, partitions=3)
-    ours, peer = [], []
+    h.create_topic(topic, partitions=3, config=TOPIC_CONFIG)
+    h.create_topic(peer_topic, partitions=3, config=TOPIC_CONFIG)
+    kcat_argv = ["kcat", "-P", "-b", h.bootstrap(), "-t", peer_topic, "-K", "\\t", "-D", "\\xfe\\xfd\\xfc\\xfb"]
+    for k, v in PRODUCER_PROPS.items():
+        kcat_argv += ["-X", f"{k}={v}"]
+    props = [arg for k, v in PRODUCER_PROPS.items() for arg in ("-X", f"{k}={v}")]
     with h.Service("gateway", ["--topic", topic, "--routes-file", h.routes_file(), "--partitions", "3",
-                               "--results-dir", tempfile.mkdtemp(prefix="bench-results-")]) as gw:
+                               "--results-dir", tempfile.mkdtemp(prefix="bench-results-"), *props]) as gw:
         h.wait_until(lambda: gw.get("/readyz")[0] == 200, 60, what="gateway ready")
 
-        def produce_once():
-            t0 = time.monotonic()
-            status, _, body = gw.get("/produce", timeout=600)
-            elapsed = time.monotonic() - t0
+        def produce(params):
+            cpu0, t0 = cpu_seconds(gw.pid), time.monotonic()
+            status, _, body = gw.get("/produce", params=params, timeout=1800)
+            elapsed, cpu = time.monotonic() - t0, cpu_seconds(gw.pid) - cpu0
             h.check(status == 200, body)
             summary = {k: v for e in json.loads(body)["data"] for k, v in e.items()}
-            return summary["Total success"], elapsed
+            h.check_eq(summary.get("Total delivery failures", 0), 0, "delivery failures")
+            return summary["Total success"], summary["Total count"], elapsed, cpu
 
         # A first pass, not counted: it gives kcat its input, and warms the broker for both sides alike.
-        delivered_each, _ = produce_once()
+        delivered_once, lines_once, _, _ = produce({})
+        msgs = [(key, value) for _, _, key, value in avro_check.consume_binary(h.bootstrap(), topic)][:delivered_once]
+        h.check_eq(len(msgs), delivered_once, "messages of the first pass read back")
+        one_pass = bytearray()
+        for key, value in msgs:
+            h.check(DELIM not in value and b"\t" not in key, "delimiter inside a message")
+            one_pass += key + b"\t" + value + DELIM
+        kcat_input = os.path.join(tempfile.mkdtemp(prefix="bench-kcat-"), "messages.bin")
 
-        # The same encoded messages, as kcat -P input: key \t value DELIM.
-        msgs = [(key, value) for _, _, key, value in avro_check.consume_binary(h.bootstrap(), topic)][:delivered_each]
-        path = os.path.join(tempfile.mkdtemp(prefix="bench-kcat-"), "messages.bin")
-        with open(path, "wb") as f:
-            for key, value in msgs:
-                h.check(DELIM not in value and b"\t" not in key, "delimiter inside a message")
-                f.write(key + b"\t" + value + DELIM)
-        argv = ["kcat", "-P", "-b", h.bootstrap(), "-t", peer_topic, "-K", "\\t", "-D", "\\xfe\\xfd\\xfc\\xfb"]
-        for k, v in PRODUCER_PROPS.items():
-            argv += ["-X", f"{k}={v}"]
+        for scale in SCALES:
+            with open(kcat_input, "wb") as f:
+                for _ in range(scale):
+                    f.write(one_pass)
+            want = scale * delivered_once
+            ours, peer, ours_cpu, peer_cpu, kcat_rss = [], [], [], [], 0.0
 
-        kcat_rss = 0.0
+            def ours_once():
+                delivered, _, elapsed, cpu = produce({"loop": "1", "limit": str(scale * lines_once)})
+                h.check_eq(delivered, want, f"delivered at {scale}x")
+                ours.append(delivered / elapsed)
+                ours_cpu.append(cpu / delivered * 1e6)
 
-        def kcat_once():
-            nonlocal kcat_rss
-            elapsed, rss, _ = b.run_measured(argv, stdin_path=path)
-            kcat_rss = max(kcat_rss, rss)
-            return len(msgs) / elapsed
+            def kcat_once():
+                nonlocal kcat_rss
+                t0 = os.times()
+                elapsed, rss, _ = b.run_measured(kcat_argv, stdin_path=kcat_input)
+                t1 = os.times()
+                kcat_rss = max(kcat_rss, rss)
+                peer.append(want / elapsed)
+                peer_cpu.append((t1.children_user - t0.children_user + t1.children_system - t0.children_system)
+                                / want * 1e6)
 
-        def ours_once():
-            delivered, elapsed = produce_once()
-            h.check_eq(delivered, delivered_each, "delivered per pass")
-            return delivered / elapsed
-
-        kcat_once()  # kcat's uncounted first run too
-        # Turn about, first one side then the other (ABBA), so both meet the broker alike: a fresh broker's JIT
-        # and page cache warm up during the runs on this shared 2-core machine.
-        for i in range(REPS):
-            if i % 2 == 0:
-                ours.append(ours_once())
-                peer.append(kcat_once())
-            else:
-                peer.append(kcat_once())
-                ours.append(ours_once())
+            kcat_once()  # kcat's uncounted first run at this size (its input into the page cache)
+            peer.clear()
+            peer_cpu.clear()
+            # Turn about (ABBA), so both meet the broker alike on this shared 2-core machine.
+            for i in range(REPS):
+                first, second = (ours_once, kcat_once) if i % 2 == 0 else (kcat_once, ours_once)
+                first()
+                second()
+            b.figure(f"ingest_{scale}x_events_per_s", b.median(ours), "events/s", "kcat -P", b.median(peer))
+            b.figure(f"ingest_{scale}x_cpu_us_per_event", b.median(ours_cpu), "us", "kcat -P", b.median(peer_cpu),
+                     higher_is_better=False)
         gateway_rss = b.peak_rss_mb(gw.pid)
-        h.check(h.kcat_count(peer_topic) == (REPS + 1) * len(msgs), "kcat delivered every message")
-
-    b.figure("ingest_produce_events_per_s", b.median(ours), "events/s", "kcat -P", b.median(peer))
+    os.unlink(kcat_input)
     b.figure("ingest_gateway_peak_rss", gateway_rss, "MB", "kcat -P peak RSS", kcat_rss, higher_is_better=False)
 
 
