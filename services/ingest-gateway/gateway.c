@@ -62,97 +62,27 @@ static void on_reference_delivery(void *opaque, rd_kafka_resp_err_t err, void *d
     reference_publish_on_delivery(opaque, err);
 }
 
+static void resume_job(replay_job_t *job, void *data)
+{
+    (void)data;
+    replay_job_resume(job);
+}
+
 static void on_drained(void *data)
 {
     gateway_t *gw = data;
     reference_publish_resume(gw->reference);
-    for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
-        replay_job_resume(e->job);
+    job_registry_each(gw->jobs, resume_job, NULL);
 }
 
-static void on_job_finished(replay_job_t *job, void *data)
-{
-    gateway_t *gw = data;
-    for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next) {
-        if (e->job == job) {
-            if (e->waiting_req != NULL)
-                gateway_answer_produce(gw, e);
-            break;
-        }
-    }
-}
-
-/* Drops the oldest finished jobs beyond FINISHED_JOBS_KEPT. */
-static void gateway_prune_jobs(gateway_t *gw)
-{
-    unsigned kept = 0;
-    for (gateway_job_t **pp = &gw->jobs; *pp != NULL;) {
-        gateway_job_t *e = *pp;
-        if (replay_job_state(e->job) == REPLAY_FINISHED && e->waiting_req == NULL && ++kept > FINISHED_JOBS_KEPT) {
-            const replay_counts_t *c = replay_job_counts(e->job);
-            gw->retired.lines += c->lines;
-            gw->retired.delivered += c->delivered;
-            gw->retired.failed += c->failed;
-            gw->retired.transform_errors += c->transform_errors;
-            gw->retired.schema_errors += c->schema_errors;
-            gw->retired.dead_letters_delivered += c->dead_letters_delivered;
-            gw->retired.dead_letters_failed += c->dead_letters_failed;
-            *pp = e->next;
-            replay_job_free(e->job);
-            free(e);
-            continue;
-        }
-        pp = &e->next;
-    }
-}
-
-gateway_job_t *gateway_add_job(gateway_t *gw, const replay_params_t *params, char *errstr, size_t errstr_size)
+replay_job_t *gateway_add_job(gateway_t *gw, const replay_params_t *params, replay_finished_cb on_finished,
+                              void *data, char *errstr, size_t errstr_size)
 {
     replay_env_t env = {gw->loop, gw->producer, gw->error_log};
-    gateway_job_t *e = xcalloc(1, sizeof(*e));
-    e->job = replay_job_start(&env, params, on_job_finished, gw, errstr, errstr_size);
-    if (e->job == NULL) {
-        free(e);
-        return NULL;
-    }
-    e->next = gw->jobs;
-    gw->jobs = e;
-    gw->jobs_started++;
-    gateway_prune_jobs(gw);
-    return e;
-}
-
-gateway_job_t *gateway_find_job(gateway_t *gw, const char *id)
-{
-    for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
-        if (strcmp(replay_job_id(e->job), id) == 0)
-            return e;
-    return NULL;
-}
-
-unsigned gateway_running_jobs(const gateway_t *gw)
-{
-    unsigned n = 0;
-    for (const gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
-        n += replay_job_state(e->job) != REPLAY_FINISHED;
-    return n;
-}
-
-void gateway_totals(const gateway_t *gw, replay_counts_t *out)
-{
-    *out = gw->retired;
-    for (const gateway_job_t *e = gw->jobs; e != NULL; e = e->next) {
-        const replay_counts_t *c = replay_job_counts(e->job);
-        out->lines += c->lines;
-        out->produced += c->produced;
-        out->delivered += c->delivered;
-        out->failed += c->failed;
-        out->transform_errors += c->transform_errors;
-        out->schema_errors += c->schema_errors;
-        out->dead_letters_delivered += c->dead_letters_delivered;
-        out->dead_letters_failed += c->dead_letters_failed;
-        out->in_flight += c->in_flight;
-    }
+    replay_job_t *job = replay_job_start(&env, params, on_finished, data, errstr, errstr_size);
+    if (job != NULL)
+        job_registry_add(gw->jobs, job);
+    return job;
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -166,7 +96,7 @@ static void on_signal(uv_signal_t *s, int signum)
 static void on_shutdown_tick(uv_timer_t *t)
 {
     gateway_t *gw = t->data;
-    if (gateway_running_jobs(gw) > 0 && timestamp_now_us() < gw->shutdown_deadline_us)
+    if (job_registry_running(gw->jobs) > 0 && timestamp_now_us() < gw->shutdown_deadline_us)
         return;
     uv_timer_stop(t);
     uv_close((uv_handle_t *)&gw->shutdown_timer, NULL);
@@ -174,6 +104,12 @@ static void on_shutdown_tick(uv_timer_t *t)
     producer_close(gw->producer);
     /* Idle keep-alive connections would keep the loop alive; nothing more is served. */
     uv_stop(gw->loop);
+}
+
+static void stop_job(replay_job_t *job, void *data)
+{
+    (void)data;
+    replay_job_stop(job);
 }
 
 void gateway_begin_shutdown(gateway_t *gw)
@@ -184,8 +120,7 @@ void gateway_begin_shutdown(gateway_t *gw)
     http_server_stop(gw->http);
     /* A probe started now could outlast the deadline, and producer_free waits for the one in flight. */
     producer_stop_probing(gw->producer);
-    for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
-        replay_job_stop(e->job);
+    job_registry_each(gw->jobs, stop_job, NULL);
     gw->shutdown_deadline_us = timestamp_now_us() + gw->cfg.shutdown_timeout_ms * 1000;
     uv_timer_init(gw->loop, &gw->shutdown_timer);
     gw->shutdown_timer.data = gw;
@@ -241,6 +176,7 @@ static int gateway_resolve_data_dir(gateway_t *gw, char *errstr, size_t errstr_s
 int gateway_start(gateway_t *gw, uv_loop_t *loop, char *errstr, size_t errstr_size)
 {
     gw->loop = loop;
+    gw->jobs = job_registry_new(FINISHED_JOBS_KEPT);
     if (gw->cfg.dlq_topic[0] == '\0') {
         size_t n = strlen(gw->cfg.topic) + sizeof(".dlq");
         gw->cfg.dlq_topic = xmalloc(n);
@@ -317,12 +253,15 @@ void gateway_free(gateway_t *gw)
     reference_publish_free(gw->reference);
     for (int k = 0; k < REFERENCE_KINDS; k++)
         free(gw->reference_topics[k]);
-    while (gw->jobs != NULL) {
-        gateway_job_t *e = gw->jobs;
-        gw->jobs = e->next;
-        replay_job_free(e->job);
-        free(e);
-    }
+    /*
+     * The HTTP server first: a synchronous /produce still waiting holds its job (handlers.c), and its request is
+     * only disposed with the server; with connections still open the server is left to the process exit.
+     */
+    if (gw->http != NULL)
+        http_server_free(gw->http);
+    gw->http = NULL;
+    job_registry_free(gw->jobs);
+    gw->jobs = NULL;
     /*
      * The signals are watched until here: a second SIGTERM (a supervisor's after a Ctrl-C, an impatient user)
      * during the final flush is absorbed instead of killing the process with its default action. Closing the
@@ -336,8 +275,6 @@ void gateway_free(gateway_t *gw)
     }
     /* replay_job_free and the signal handles close handles: one loop iteration runs the close callbacks. */
     uv_run(gw->loop, UV_RUN_NOWAIT);
-    if (gw->http != NULL)
-        http_server_free(gw->http);
     if (gw->error_log != NULL)
         fclose(gw->error_log);
     config_kv_free(&gw->cfg.kafka_props);

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "http_server.h"
+#include "job_registry.h"
 #include "producer.h"
 #include "reference_publish.h"
 #include "replay_job.h"
@@ -36,14 +37,6 @@ typedef struct gateway_config_s {
     config_kv_t kafka_props;
 } gateway_config_t;
 
-/* A replay job and the synchronous /produce request waiting for it, if any. */
-typedef struct gateway_job_s {
-    replay_job_t *job;
-    h2o_req_t *waiting_req; /* NULL when async, answered, or the client went away */
-    struct waiter_guard_s *guard; /* lives in waiting_req's pool; tells us when the client went away */
-    struct gateway_job_s *next;
-} gateway_job_t;
-
 typedef struct gateway_s {
     uv_loop_t *loop;
     gateway_config_t cfg;
@@ -54,16 +47,13 @@ typedef struct gateway_s {
     char *reference_topics[REFERENCE_KINDS];
     uv_timer_t reference_timer; /* the first publication starts once Kafka is ready */
     FILE *error_log;
-    gateway_job_t *jobs; /* newest first; finished ones are kept (bounded) so /jobs/{id} still answers */
+    job_registry_t *jobs;
     uv_signal_t sigterm;
     uv_signal_t sigint;
     bool signals_watched; /* until gateway_free: a second signal never kills a shutdown */
     uv_timer_t shutdown_timer;
     bool shutting_down;
     int64_t shutdown_deadline_us;
-    uint64_t jobs_started;
-    unsigned jobs_kept;
-    replay_counts_t retired; /* counts of jobs dropped from the history, so /metrics stays monotonic */
 } gateway_t;
 
 /* The flag table (for --help and parsing); targets point into cfg. */
@@ -76,17 +66,13 @@ void gateway_begin_shutdown(gateway_t *gw);
 /* After uv_run returns: flush Kafka and free everything. */
 void gateway_free(gateway_t *gw);
 
-/* Starts a replay job and registers it. @returns the entry, or NULL with errstr. */
-gateway_job_t *gateway_add_job(gateway_t *gw, const replay_params_t *params, char *errstr, size_t errstr_size);
-gateway_job_t *gateway_find_job(gateway_t *gw, const char *id);
-unsigned gateway_running_jobs(const gateway_t *gw);
-/* Sums the counts of every job ever run (kept ones) for /metrics. */
-void gateway_totals(const gateway_t *gw, replay_counts_t *out);
+/* Starts a replay job and registers it; on_finished (may be NULL) is told when it finishes. @returns the job, or
+ * NULL with errstr. */
+replay_job_t *gateway_add_job(gateway_t *gw, const replay_params_t *params, replay_finished_cb on_finished,
+                              void *data, char *errstr, size_t errstr_size);
 
 /* Registered by handlers.c. */
 extern const http_route_t gateway_routes[];
 extern const size_t gateway_routes_count;
-/* Answers the synchronous /produce request of a finished job (handlers.c). */
-void gateway_answer_produce(gateway_t *gw, gateway_job_t *entry);
 
 #endif

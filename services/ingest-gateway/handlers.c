@@ -11,6 +11,7 @@
 #include "gateway.h"
 #include "metrics.h"
 #include "query_string.h"
+#include "replay_report.h"
 
 static void on_index(h2o_req_t *req, void *data)
 {
@@ -68,31 +69,17 @@ static int check_regular_file(const char *path, const char *shown, off_t *size, 
     return 0;
 }
 
-/* The client went away before its synchronous /produce finished: forget the request. */
-typedef struct waiter_guard_s {
-    gateway_job_t *entry;
-} waiter_guard_t;
-
-static void on_waiter_disposed(void *p)
+static struct json_object *job_progress(const replay_job_t *job)
 {
-    waiter_guard_t *guard = p;
-    if (guard->entry != NULL) {
-        guard->entry->waiting_req = NULL;
-        guard->entry->guard = NULL;
-    }
+    replay_info_t info;
+    replay_job_info(job, &info);
+    return replay_report_progress(&info);
 }
 
-void gateway_answer_produce(gateway_t *gw, gateway_job_t *entry)
+/* Answers a synchronous /produce with the summary of its finished job. */
+static void answer_produce(h2o_req_t *req, const replay_job_t *job)
 {
-    (void)gw;
-    h2o_req_t *req = entry->waiting_req;
-    entry->waiting_req = NULL;
-    if (entry->guard != NULL) {
-        entry->guard->entry = NULL;
-        entry->guard = NULL;
-    }
-    replay_job_t *job = entry->job;
-    struct json_object *summary = replay_job_summary(job);
+    struct json_object *summary = replay_report_summary(replay_job_counts(job));
     const replay_counts_t *c = replay_job_counts(job);
     if (replay_job_error(job) != NULL) {
         char msg[512];
@@ -107,6 +94,31 @@ void gateway_answer_produce(gateway_t *gw, gateway_job_t *entry)
         http_send_envelope(req, 200, false, "produce", summary);
     }
     json_object_put(summary);
+}
+
+/*
+ * A synchronous /produce waiting for its job, in the request's pool: the job's end answers it; the client going
+ * away first (the pool disposed) tells the job there is nobody to answer any more.
+ */
+typedef struct produce_waiter_s {
+    h2o_req_t *req;
+    replay_job_t *job; /* while it runs */
+    bool answered;     /* also when the job finished before it was known (an empty file) */
+} produce_waiter_t;
+
+static void on_produce_finished(replay_job_t *job, void *data)
+{
+    produce_waiter_t *w = data;
+    w->job = NULL;
+    w->answered = true;
+    answer_produce(w->req, job);
+}
+
+static void on_waiter_disposed(void *p)
+{
+    produce_waiter_t *w = p;
+    if (w->job != NULL)
+        replay_job_set_on_finished(w->job, NULL, NULL);
 }
 
 static void on_produce(h2o_req_t *req, void *data)
@@ -159,44 +171,46 @@ static void on_produce(h2o_req_t *req, void *data)
         http_send_error(req, 503, "Kafka unavailable: %s", producer_last_error(gw->producer));
         return;
     }
-    if (gateway_running_jobs(gw) >= (unsigned)gw->cfg.max_jobs) {
+    if (job_registry_running(gw->jobs) >= (unsigned)gw->cfg.max_jobs) {
         http_send_error(req, 429, "%ld replay jobs are already running; stop one with DELETE /jobs/{id}",
                         gw->cfg.max_jobs);
         return;
     }
     replay_params_t params = {path, shown, (double)rate, (uint64_t)limit, loop};
-    gateway_job_t *entry = gateway_add_job(gw, &params, err, sizeof(err));
-    if (entry == NULL) {
+    produce_waiter_t *w = NULL;
+    if (!async) {
+        w = h2o_mem_alloc_shared(&req->pool, sizeof(*w), on_waiter_disposed);
+        *w = (produce_waiter_t){req, NULL, false};
+    }
+    replay_job_t *job = gateway_add_job(gw, &params, async ? NULL : on_produce_finished, w, err, sizeof(err));
+    if (job == NULL) {
         http_send_error(req, 400, "%s", err);
         return;
     }
     if (async) {
         char location[64];
-        snprintf(location, sizeof(location), "/jobs/%s", replay_job_id(entry->job));
+        snprintf(location, sizeof(location), "/jobs/%s", replay_job_id(job));
         http_add_header(req, "location", location);
         struct json_object *arr = json_object_new_array();
-        json_object_array_add(arr, replay_job_progress(entry->job));
+        json_object_array_add(arr, job_progress(job));
         http_send_envelope(req, 202, false, "produce", arr);
         json_object_put(arr);
         return;
     }
-    if (replay_job_state(entry->job) == REPLAY_FINISHED) {
-        entry->waiting_req = req;
-        gateway_answer_produce(gw, entry);
-        return;
-    }
-    entry->waiting_req = req;
-    waiter_guard_t *guard = h2o_mem_alloc_shared(&req->pool, sizeof(*guard), on_waiter_disposed);
-    guard->entry = entry;
-    entry->guard = guard;
+    if (!w->answered)
+        w->job = job;
+}
+
+static void add_progress(replay_job_t *job, void *data)
+{
+    json_object_array_add(data, job_progress(job));
 }
 
 static void on_jobs_list(h2o_req_t *req, void *data)
 {
     gateway_t *gw = data;
     struct json_object *arr = json_object_new_array();
-    for (gateway_job_t *e = gw->jobs; e != NULL; e = e->next)
-        json_object_array_add(arr, replay_job_progress(e->job));
+    job_registry_each(gw->jobs, add_progress, arr);
     http_send_envelope(req, 200, false, "jobs", arr);
     json_object_put(arr);
 }
@@ -214,15 +228,15 @@ static void on_job(h2o_req_t *req, void *data)
     }
     memcpy(id, path.base + strlen(prefix), idlen);
     id[idlen] = '\0';
-    gateway_job_t *e = gateway_find_job(gw, id);
-    if (e == NULL) {
+    replay_job_t *job = job_registry_find(gw->jobs, id);
+    if (job == NULL) {
         http_send_error(req, 404, "no such job: %s", id);
         return;
     }
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE")))
-        replay_job_stop(e->job);
+        replay_job_stop(job);
     struct json_object *arr = json_object_new_array();
-    json_object_array_add(arr, replay_job_progress(e->job));
+    json_object_array_add(arr, job_progress(job));
     http_send_envelope(req, 200, false, "job", arr);
     json_object_put(arr);
 }
@@ -300,7 +314,7 @@ static void on_metrics(h2o_req_t *req, void *data)
 {
     gateway_t *gw = data;
     replay_counts_t t;
-    gateway_totals(gw, &t);
+    job_registry_totals(gw->jobs, &t);
     buf_t out = BUF_INIT;
     metrics_write_counter(&out, "ingest_lines_read_total", "Lines read from routes files.", "", (double)t.lines);
     metrics_write_counter(&out, "ingest_events_produced_total", "Events acknowledged by Kafka.", "",
@@ -314,8 +328,8 @@ static void on_metrics(h2o_req_t *req, void *data)
                           (double)t.dead_letters_delivered);
     metrics_write_gauge(&out, "ingest_local_queue_depth", "Messages waiting in librdkafka.", "",
                         (double)producer_queue_length(gw->producer));
-    metrics_write_gauge(&out, "ingest_jobs_running", "Replay jobs running.", "", (double)gateway_running_jobs(gw));
-    metrics_write_counter(&out, "ingest_jobs_started_total", "Replay jobs started.", "", (double)gw->jobs_started);
+    metrics_write_gauge(&out, "ingest_jobs_running", "Replay jobs running.", "", (double)job_registry_running(gw->jobs));
+    metrics_write_counter(&out, "ingest_jobs_started_total", "Replay jobs started.", "", (double)job_registry_started(gw->jobs));
     metrics_write_gauge(&out, "ingest_kafka_ready", "1 when the topics exist and Kafka answers.", "",
                         producer_is_ready(gw->producer) ? 1 : 0);
     for (int k = 0; k < REFERENCE_KINDS; k++) {

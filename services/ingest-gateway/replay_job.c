@@ -3,13 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
 #include "alloc.h"
 #include "buf.h"
-#include "envelope.h"
+#include "line_reader.h"
 #include "log.h"
 #include "timestamp.h"
 
@@ -25,12 +26,13 @@ typedef struct replay_tag_s {
     bool dead_letter;
 } replay_tag_t;
 
-typedef enum { LINE_READY, LINE_NEED_READ, LINE_END_OF_FILE, LINE_LIMIT } line_status_t;
+/* Why a batch's lines stopped (line_reader's, and the job's limit). */
+typedef enum { TAKE_BUDGET_MET, TAKE_NEED_READ, TAKE_END_OF_FILE, TAKE_LIMIT } take_status_t;
 
 /*
- * One line of a batch. The loop fills the input (a slice of the chunk, valid while the batch is prepared);
+ * One line of a batch. The loop fills the input (a slice of the line reader's buffer, valid while the batch is prepared);
  * the threadpool fills the output, offsets into the batch's bytes, so that a prepared batch no longer needs
- * the chunk.
+ * the buffer.
  */
 typedef struct batch_line_s {
     const char *ptr;
@@ -44,7 +46,7 @@ typedef struct batch_line_s {
 } batch_line_t;
 
 /*
- * A batch goes from the loop (lines taken from the chunk) to the threadpool (parsed, validated, encoded: the
+ * A batch goes from the loop (lines taken from the file) to the threadpool (parsed, validated, encoded: the
  * bulk of the CPU) and back to the loop (stamped, produced in order). While the loop produces one batch the
  * threadpool prepares the next, so the two halves of the work run on two cores.
  */
@@ -77,16 +79,11 @@ struct replay_job_s {
     int64_t started_us;
     int64_t finished_us;
 
-    /* The file, read CHUNK_SIZE at a time; a partial last line moves to the front before the next read. */
+    /* The file, read CHUNK_SIZE at a time into the line reader. */
     uv_file fd;
-    int64_t file_offset;
     uv_fs_t read_req;
     bool read_pending;
-    bool eof;
-    char *chunk;
-    size_t chunk_len;
-    size_t chunk_pos;
-    bool skipping_long_line;
+    line_reader_t lines;
     uint64_t line_no;         /* lines taken in the current pass: the last one's 1-based number */
     uint64_t lines_taken;     /* into batches, over all passes (limit and pacing count these) */
     bool input_done;          /* limit reached or last pass read: produce what is prepared, then drain */
@@ -157,49 +154,6 @@ static void job_stop_reading(replay_job_t *job)
     uv_timer_stop(&job->tick);
     uv_idle_stop(&job->next);
     job_maybe_finish(job);
-}
-
-/* The next line of the chunk, without its "\n" or "\r\n". */
-static line_status_t job_next_line(replay_job_t *job, const char **line, size_t *len, bool *too_long)
-{
-    *too_long = false;
-    for (;;) {
-        const char *start = job->chunk + job->chunk_pos;
-        size_t avail = job->chunk_len - job->chunk_pos;
-        const char *nl = memchr(start, '\n', avail);
-        if (job->skipping_long_line) {
-            if (nl == NULL) {
-                job->chunk_pos = job->chunk_len;
-                return job->eof ? LINE_END_OF_FILE : LINE_NEED_READ;
-            }
-            job->chunk_pos += (size_t)(nl - start) + 1;
-            job->skipping_long_line = false;
-            continue;
-        }
-        if (nl != NULL && (size_t)(nl - start) <= LINE_MAX_BYTES) {
-            *line = start;
-            *len = (size_t)(nl - start);
-            job->chunk_pos += *len + 1;
-        } else if (avail > LINE_MAX_BYTES) {
-            /* No newline within the limit: reject what we have and skip to the next newline. */
-            *line = start;
-            *len = LINE_MAX_BYTES;
-            *too_long = true;
-            job->chunk_pos += LINE_MAX_BYTES;
-            job->skipping_long_line = true;
-        } else if (!job->eof) {
-            return LINE_NEED_READ;
-        } else if (avail > 0) {
-            *line = start; /* the last line has no final newline */
-            *len = avail;
-            job->chunk_pos = job->chunk_len;
-        } else {
-            return LINE_END_OF_FILE;
-        }
-        if (*len > 0 && (*line)[*len - 1] == '\r')
-            (*len)--;
-        return LINE_READY;
-    }
 }
 
 static void job_record_error(char *dst, size_t size, const char *msg)
@@ -347,10 +301,7 @@ static void job_end_of_pass(replay_job_t *job)
         job->input_done = true;
         return;
     }
-    job->file_offset = 0;
-    job->eof = false;
-    job->chunk_len = job->chunk_pos = 0;
-    job->skipping_long_line = false;
+    line_reader_rewind(&job->lines);
     job->line_no = 0;
     job_start_read(job);
 }
@@ -384,22 +335,22 @@ static batch_t *job_free_batch(replay_job_t *job)
     return NULL;
 }
 
-/* Takes up to budget lines from the chunk into b. @returns why it stopped short (LINE_READY: budget met). */
-static line_status_t job_take_lines(replay_job_t *job, batch_t *b, uint64_t budget)
+/* Takes up to budget lines from the line reader into b. @returns why it stopped. */
+static take_status_t job_take_lines(replay_job_t *job, batch_t *b, uint64_t budget)
 {
     b->n = 0;
     while (b->n < budget) {
         if (job->limit > 0 && job->lines_taken >= job->limit)
-            return LINE_LIMIT;
+            return TAKE_LIMIT;
         batch_line_t *l = &b->lines[b->n];
-        line_status_t st = job_next_line(job, &l->ptr, &l->len, &l->too_long);
+        line_status_t st = line_reader_next(&job->lines, &l->ptr, &l->len, &l->too_long);
         if (st != LINE_READY)
-            return st;
+            return st == LINE_NEED_READ ? TAKE_NEED_READ : TAKE_END_OF_FILE;
         l->line_no = ++job->line_no;
         b->n++;
         job->lines_taken++;
     }
-    return LINE_READY;
+    return TAKE_BUDGET_MET;
 }
 
 /*
@@ -416,16 +367,16 @@ static void job_pump(replay_job_t *job)
         batch_t *b = job_free_batch(job);
         uint64_t budget = b != NULL ? job_budget(job, &wait_ms) : 0;
         if (budget > 0) {
-            line_status_t why = job_take_lines(job, b, budget);
+            take_status_t why = job_take_lines(job, b, budget);
             if (b->n > 0) {
                 job->preparing = b;
                 b->work.data = b;
                 uv_queue_work(job->env.loop, &b->work, batch_prepare, batch_prepared);
-            } else if (why == LINE_NEED_READ) {
-                job_start_read(job); /* nothing on the threadpool points into the chunk now */
-            } else if (why == LINE_END_OF_FILE) {
+            } else if (why == TAKE_NEED_READ) {
+                job_start_read(job); /* nothing on the threadpool points into the buffer now */
+            } else if (why == TAKE_END_OF_FILE) {
                 job_end_of_pass(job);
-            } else if (why == LINE_LIMIT) {
+            } else if (why == TAKE_LIMIT) {
                 job->input_done = true;
             }
         }
@@ -469,10 +420,7 @@ static void on_read(uv_fs_t *req)
         job_stop_reading(job);
         return;
     }
-    if (n == 0)
-        job->eof = true;
-    job->chunk_len += (size_t)n;
-    job->file_offset += n;
+    line_reader_filled(&job->lines, (size_t)n);
     job_pump(job);
 }
 
@@ -480,15 +428,13 @@ static void job_start_read(replay_job_t *job)
 {
     if (job->read_pending)
         return;
-    /* Keep the unread tail (a partial line) and fill the rest of the chunk after it. */
-    size_t tail = job->chunk_len - job->chunk_pos;
-    memmove(job->chunk, job->chunk + job->chunk_pos, tail);
-    job->chunk_len = tail;
-    job->chunk_pos = 0;
-    uv_buf_t b = uv_buf_init(job->chunk + tail, (unsigned)(CHUNK_SIZE - tail));
+    size_t room;
+    int64_t offset;
+    char *space = line_reader_space(&job->lines, &room, &offset);
+    uv_buf_t b = uv_buf_init(space, (unsigned)room);
     job->read_req.data = job;
     job->read_pending = true;
-    int rc = uv_fs_read(job->env.loop, &job->read_req, job->fd, &b, 1, job->file_offset, on_read);
+    int rc = uv_fs_read(job->env.loop, &job->read_req, job->fd, &b, 1, offset, on_read);
     if (rc < 0) {
         job->read_pending = false;
         job_record_error(job->error, sizeof(job->error), uv_strerror(rc));
@@ -527,7 +473,7 @@ replay_job_t *replay_job_start(const replay_env_t *env, const replay_params_t *p
     job->dead_letter_tag = (replay_tag_t){job, true};
     job->started_us = timestamp_now_us();
     job->fd = fd;
-    job->chunk = xmalloc(CHUNK_SIZE);
+    line_reader_init(&job->lines, CHUNK_SIZE, LINE_MAX_BYTES);
     job->rate_start_us = job->started_us;
     for (int i = 0; i < 2; i++) {
         job->batches[i] = xcalloc(1, sizeof(batch_t));
@@ -602,73 +548,33 @@ const char *replay_job_delivery_error(const replay_job_t *job)
     return job->delivery_error[0] != '\0' ? job->delivery_error : NULL;
 }
 
-static void summary_add(struct json_object *arr, const char *key, struct json_object *value)
+void replay_counts_add(replay_counts_t *sum, const replay_counts_t *c)
 {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, key, value);
-    json_object_array_add(arr, o);
+    sum->lines += c->lines;
+    sum->produced += c->produced;
+    sum->delivered += c->delivered;
+    sum->failed += c->failed;
+    sum->transform_errors += c->transform_errors;
+    sum->schema_errors += c->schema_errors;
+    sum->dead_letters_delivered += c->dead_letters_delivered;
+    sum->dead_letters_failed += c->dead_letters_failed;
+    sum->in_flight += c->in_flight;
+    sum->passes += c->passes;
 }
 
-static struct json_object *percent_of(uint64_t part, uint64_t total)
+void replay_job_set_on_finished(replay_job_t *job, replay_finished_cb on_finished, void *data)
 {
-    return envelope_new_pyfloat(total == 0 ? 0.0 : envelope_round2((double)part / (double)total * 100.0));
+    job->on_finished = on_finished;
+    job->data = data;
 }
 
-struct json_object *replay_job_summary(const replay_job_t *job)
+void replay_job_info(const replay_job_t *job, replay_info_t *out)
 {
-    const replay_counts_t *c = &job->counts;
-    struct json_object *arr = json_object_new_array();
-    summary_add(arr, "Total count", json_object_new_int64((int64_t)c->lines));
-    summary_add(arr, "Total count (%)", envelope_new_pyfloat(c->lines == 0 ? 0.0 : 100.0));
-    summary_add(arr, "Total success", json_object_new_int64((int64_t)c->delivered));
-    summary_add(arr, "Total success (%)", percent_of(c->delivered, c->lines));
-    summary_add(arr, "Total errors by var transform", json_object_new_int64((int64_t)c->transform_errors));
-    summary_add(arr, "Total errors by var transform (%)", percent_of(c->transform_errors, c->lines));
-    summary_add(arr, "Total errors by invalid schema", json_object_new_int64((int64_t)c->schema_errors));
-    summary_add(arr, "Total errors by invalid schema (%)", percent_of(c->schema_errors, c->lines));
-    if (c->failed > 0)
-        summary_add(arr, "Total delivery failures", json_object_new_int64((int64_t)c->failed));
-    return arr;
-}
-
-static const char *state_name(replay_state_t s)
-{
-    switch (s) {
-    case REPLAY_RUNNING:
-        return "running";
-    case REPLAY_DRAINING:
-        return "draining";
-    case REPLAY_FINISHED:
-        return "finished";
-    }
-    return "unknown";
-}
-
-struct json_object *replay_job_progress(const replay_job_t *job)
-{
-    const replay_counts_t *c = &job->counts;
     int64_t end = job->state == REPLAY_FINISHED ? job->finished_us : timestamp_now_us();
-    /* Keys in sorted order: Flask's jsonify sorts them. */
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "dead_letters", json_object_new_int64((int64_t)(c->dead_letters_delivered)));
-    json_object_object_add(o, "delivered", json_object_new_int64((int64_t)c->delivered));
-    json_object_object_add(o, "delivery_error",
-                           job->delivery_error[0] ? json_object_new_string(job->delivery_error) : NULL);
-    json_object_object_add(o, "elapsed_seconds", envelope_new_pyfloat(round((double)(end - job->started_us) / 1e3) / 1e3));
-    json_object_object_add(o, "error", job->error[0] ? json_object_new_string(job->error) : NULL);
-    json_object_object_add(o, "failed", json_object_new_int64((int64_t)c->failed));
-    json_object_object_add(o, "file", json_object_new_string(job->source));
-    json_object_object_add(o, "id", json_object_new_string(job->id));
-    json_object_object_add(o, "in_flight", json_object_new_int64((int64_t)c->in_flight));
-    json_object_object_add(o, "limit", json_object_new_int64((int64_t)job->limit));
-    json_object_object_add(o, "lines", json_object_new_int64((int64_t)c->lines));
-    json_object_object_add(o, "loop", json_object_new_boolean(job->loop));
-    json_object_object_add(o, "passes", json_object_new_int64((int64_t)c->passes));
-    json_object_object_add(o, "rate", envelope_new_pyfloat(job->rate));
-    json_object_object_add(o, "schema_errors", json_object_new_int64((int64_t)c->schema_errors));
-    json_object_object_add(o, "state", json_object_new_string(state_name(job->state)));
-    json_object_object_add(o, "transform_errors", json_object_new_int64((int64_t)c->transform_errors));
-    return o;
+    *out = (replay_info_t){job->id,   job->source, job->rate,
+                           job->limit, job->loop,  job->state,
+                           &job->counts, replay_job_error(job), replay_job_delivery_error(job),
+                           end - job->started_us};
 }
 
 /* The job's memory holds its handles: freed when the last has closed. libuv runs close callbacks in no order the
@@ -683,7 +589,7 @@ static void on_handle_closed(uv_handle_t *h)
         free(job->batches[i]);
     }
     route_codec_free(job->codec);
-    free(job->chunk);
+    line_reader_free(&job->lines);
     free(job->path);
     free(job->source);
     free(job);

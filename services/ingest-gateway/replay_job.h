@@ -1,6 +1,6 @@
 /*
  * replay_job: one replay of a routes file into Kafka, the "data created over time" of the seed.
- * A job reads the file in chunks on the libuv threadpool (uv_fs_read); batches of lines are parsed,
+ * A job reads the file in chunks on the libuv threadpool (uv_fs_read) into a line_reader; batches of lines are parsed,
  * validated and encoded on the threadpool while the loop stamps and produces the batch before; rejected
  * lines go to the dead-letter topic and the error log. It paces
  * itself to `rate` events/s with a timer, stops after `limit` lines, repeats the file when `loop`,
@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <uv.h>
-#include <json-c/json.h>
 
 #include "producer.h"
 #include "route_codec.h"
@@ -55,6 +54,9 @@ typedef struct replay_counts_s {
     uint64_t passes;           /* completed passes over the file */
 } replay_counts_t;
 
+/* Adds c's counts to sum, every field. */
+void replay_counts_add(replay_counts_t *sum, const replay_counts_t *c);
+
 /* Called once, on the loop thread, when the job reaches REPLAY_FINISHED. */
 typedef void (*replay_finished_cb)(replay_job_t *job, void *data);
 
@@ -64,6 +66,8 @@ typedef void (*replay_finished_cb)(replay_job_t *job, void *data);
  */
 replay_job_t *replay_job_start(const replay_env_t *env, const replay_params_t *params, replay_finished_cb on_finished,
                                void *data, char *errstr, size_t errstr_size);
+/* Who is told when the job finishes, from now on (NULL: nobody). */
+void replay_job_set_on_finished(replay_job_t *job, replay_finished_cb on_finished, void *data);
 /* Stops reading (DELETE /jobs/{id}, shutdown); the job finishes when its deliveries are in. */
 void replay_job_stop(replay_job_t *job);
 /* The local queue has room again: resume a job paused on a full queue. */
@@ -79,10 +83,21 @@ const char *replay_job_error(const replay_job_t *job);
 /* The first delivery failure reason, or NULL. */
 const char *replay_job_delivery_error(const replay_job_t *job);
 
-/* The seed's 8-entry summary (plus "Total delivery failures" when any failed). Caller owns the array. */
-struct json_object *replay_job_summary(const replay_job_t *job);
-/* Progress for GET /jobs/{id}: one object, keys sorted. Caller owns it. */
-struct json_object *replay_job_progress(const replay_job_t *job);
+/* What a job shows of itself (replay_report renders it); valid until the job changes. */
+typedef struct replay_info_s {
+    const char *id;
+    const char *source;
+    double rate;
+    uint64_t limit;
+    bool loop;
+    replay_state_t state;
+    const replay_counts_t *counts;
+    const char *error;          /* or NULL */
+    const char *delivery_error; /* or NULL */
+    int64_t elapsed_us;         /* from the start to the end, or to now while it runs */
+} replay_info_t;
+
+void replay_job_info(const replay_job_t *job, replay_info_t *out);
 
 /* Frees a finished job; the uv handles close asynchronously. */
 void replay_job_free(replay_job_t *job);
