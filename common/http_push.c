@@ -17,7 +17,7 @@ struct http_push_s {
     void *data;
 };
 
-static void push_close(http_push_t *p)
+static void mark_closed(http_push_t *p)
 {
     if (p->closed)
         return;
@@ -60,14 +60,14 @@ static void push_proceed(h2o_generator_t *gen, h2o_req_t *req)
 static void push_stop(h2o_generator_t *gen, h2o_req_t *req)
 {
     (void)req;
-    push_close((http_push_t *)gen); /* the client went away */
+    mark_closed((http_push_t *)gen); /* the client went away */
 }
 
 /* The request's pool is freed: the response is over, whichever way it ended. */
 static void push_dispose(void *mem)
 {
     http_push_t *p = mem;
-    push_close(p);
+    mark_closed(p);
     buf_free(&p->sending);
     buf_free(&p->waiting);
 }
