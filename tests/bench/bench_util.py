@@ -10,6 +10,41 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 
 
+ROUTES_EVENTS = 66765  # events in one pass of routes.dat
+ROUTES_LINES = 67663   # its lines
+# Producer settings given to both our gateway and kcat -P, so a comparison is of the producers, not their defaults.
+PRODUCER_PROPS = {"acks": "all", "enable.idempotence": "true", "linger.ms": "5", "batch.num.messages": "10000",
+                  "batch.size": "1000000", "queue.buffering.max.messages": "100000"}
+KCAT_DELIM = b"\xfe\xfd\xfc\xfb"  # message delimiter of kcat -P input: never in UTF-8, nor in our events
+
+
+def kcat_input(messages):
+    """messages [(key, value)] as kcat -P -K '\\t' -D '\\xfe\\xfd\\xfc\\xfb' input."""
+    import harness as h
+    out = bytearray()
+    for key, value in messages:
+        h.check(KCAT_DELIM not in value and b"\t" not in key, "delimiter inside a message")
+        out += key + b"\t" + value + KCAT_DELIM
+    return bytes(out)
+
+
+def kcat_producer_argv(bootstrap, topic):
+    argv = ["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\\t", "-D", "\\xfe\\xfd\\xfc\\xfb"]
+    for k, v in PRODUCER_PROPS.items():
+        argv += ["-X", f"{k}={v}"]
+    return argv
+
+
+def write_kcat_input(topic, path):
+    """Every message of topic, as kcat -P input, to path. @returns how many."""
+    import avro_check
+    import harness as h
+    msgs = [(key, value) for _, _, key, value in avro_check.consume_binary(h.bootstrap(), topic, timeout=600)]
+    with open(path, "wb") as f:
+        f.write(kcat_input(msgs))
+    return len(msgs)
+
+
 def median(values):
     return statistics.median(values)
 
@@ -73,3 +108,15 @@ def quantile(before, after, q):
             return prev_le + (le - prev_le) * (rank - prev_count) / max(count - prev_count, 1)
         prev_le, prev_count = le, count
     return float("nan")
+
+
+def histogram_max(before, after):
+    """The upper bound of the highest bucket that gained an observation between two snapshots (a histogram keeps
+    no maximum: the true one lies in that bucket)."""
+    prev_le, prev_delta, top = 0.0, 0, 0.0
+    for (le, a), (_, b_) in zip(after, before):
+        delta = a - b_
+        if delta > prev_delta:
+            top = le if le != float("inf") else prev_le
+        prev_le, prev_delta = le, delta
+    return top

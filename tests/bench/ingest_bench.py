@@ -13,10 +13,6 @@ import harness as h  # noqa: E402
 
 REPS = int(os.environ.get("BENCH_REPS", "4"))
 SCALES = [int(s) for s in os.environ.get("BENCH_SCALES", "1,10,50").split(",")]
-# Producer settings given to both sides, so the comparison is of the producers, not of their defaults.
-PRODUCER_PROPS = {"acks": "all", "enable.idempotence": "true", "linger.ms": "5", "batch.num.messages": "10000",
-                  "batch.size": "1000000", "queue.buffering.max.messages": "100000"}
-DELIM = b"\xfe\xfd\xfc\xfb"  # bytes that never occur in UTF-8 and not in our encoded events (checked)
 # Each side writes to a topic of its own that keeps little: a 50x run is about 400 MB per pass.
 TOPIC_CONFIG = {"retention.bytes": str(256 << 20), "segment.bytes": str(64 << 20)}
 
@@ -33,10 +29,8 @@ def main():
     peer_topic = h.unique_topic("bench-kcat")
     h.create_topic(topic, partitions=3, config=TOPIC_CONFIG)
     h.create_topic(peer_topic, partitions=3, config=TOPIC_CONFIG)
-    kcat_argv = ["kcat", "-P", "-b", h.bootstrap(), "-t", peer_topic, "-K", "\\t", "-D", "\\xfe\\xfd\\xfc\\xfb"]
-    for k, v in PRODUCER_PROPS.items():
-        kcat_argv += ["-X", f"{k}={v}"]
-    props = [arg for k, v in PRODUCER_PROPS.items() for arg in ("-X", f"{k}={v}")]
+    kcat_argv = b.kcat_producer_argv(h.bootstrap(), peer_topic)
+    props = [arg for k, v in b.PRODUCER_PROPS.items() for arg in ("-X", f"{k}={v}")]
     with h.Service("gateway", ["--topic", topic, "--routes-file", h.routes_file(), "--partitions", "3",
                                "--results-dir", tempfile.mkdtemp(prefix="bench-results-"), *props]) as gw:
         h.wait_until(lambda: gw.get("/readyz")[0] == 200, 60, what="gateway ready")
@@ -54,14 +48,11 @@ def main():
         delivered_once, lines_once, _, _ = produce({})
         msgs = [(key, value) for _, _, key, value in avro_check.consume_binary(h.bootstrap(), topic)][:delivered_once]
         h.check_eq(len(msgs), delivered_once, "messages of the first pass read back")
-        one_pass = bytearray()
-        for key, value in msgs:
-            h.check(DELIM not in value and b"\t" not in key, "delimiter inside a message")
-            one_pass += key + b"\t" + value + DELIM
-        kcat_input = os.path.join(tempfile.mkdtemp(prefix="bench-kcat-"), "messages.bin")
+        one_pass = b.kcat_input(msgs)
+        kcat_path = os.path.join(tempfile.mkdtemp(prefix="bench-kcat-"), "messages.bin")
 
         for scale in SCALES:
-            with open(kcat_input, "wb") as f:
+            with open(kcat_path, "wb") as f:
                 for _ in range(scale):
                     f.write(one_pass)
             want = scale * delivered_once
@@ -76,7 +67,7 @@ def main():
             def kcat_once():
                 nonlocal kcat_rss
                 t0 = os.times()
-                elapsed, rss, _ = b.run_measured(kcat_argv, stdin_path=kcat_input)
+                elapsed, rss, _ = b.run_measured(kcat_argv, stdin_path=kcat_path)
                 t1 = os.times()
                 kcat_rss = max(kcat_rss, rss)
                 peer.append(want / elapsed)
@@ -95,7 +86,7 @@ def main():
             b.figure(f"ingest_{scale}x_cpu_us_per_event", b.median(ours_cpu), "us", "kcat -P", b.median(peer_cpu),
                      higher_is_better=False)
         gateway_rss = b.peak_rss_mb(gw.pid)
-    os.unlink(kcat_input)
+    os.unlink(kcat_path)
     b.figure("ingest_gateway_peak_rss", gateway_rss, "MB", "kcat -P peak RSS", kcat_rss, higher_is_better=False)
 
 
