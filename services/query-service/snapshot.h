@@ -55,7 +55,9 @@ void snapshot_serialize(const snapshot_state_t *s, buf_t *out);
 void snapshot_seal(buf_t *snap);
 
 /*
- * Seals snap and writes it to dir/snapshot.bin durably: temp file, fsync, rename, fsync of dir.
+ * Seals snap and writes it to dir/snapshot.bin atomically: temp file, rename. Not fsync'ed: a snapshot is a cache
+ * of the topic (an older one, or one torn by a power loss and refused by its checksum, costs a longer replay,
+ * never a wrong view), and an fsync every few seconds flushes the journal with the broker's log under it.
  * Touches only snap and the disk: meant for a threadpool thread while the loop goes on.
  * @returns 0, or -1 with errstr.
  */

@@ -203,5 +203,5 @@ int snapshot_write_file(const char *dir, buf_t *snap, char *errstr, size_t errst
         return -1;
     }
     snapshot_seal(snap);
-    return atomic_file_write(path, snap->data, snap->len, true, errstr, errstr_size);
+    return atomic_file_write(path, snap->data, snap->len, false, errstr, errstr_size);
 }

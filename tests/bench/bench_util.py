@@ -77,13 +77,17 @@ def run_measured(argv, stdin_path=None, env=None):
     return elapsed, rusage.ru_maxrss / 1024.0, proc.returncode
 
 
-def peak_rss_mb(pid):
-    """VmHWM of a running process, MB."""
+def status_mb(pid, field):
+    """A memory field of /proc/<pid>/status (VmRSS, VmHWM), MB."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024.0
     return float("nan")
+
+
+def peak_rss_mb(pid):
+    return status_mb(pid, "VmHWM")
 
 
 def histogram(q, name):

@@ -33,14 +33,6 @@ def produce(gw, passes):
     h.check(st == 200, body)
 
 
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
 def wrk(url, connections=64, seconds=10):
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url], check=True,
                          capture_output=True, text=True).stdout
@@ -112,7 +104,7 @@ def main():
                 while applied(q) < total:
                     time.sleep(0.005)
                 ours.append(total / (time.monotonic() - t0))
-                rss.append(rss_mb(q.pid))
+                rss.append(b.status_mb(q.pid, "VmRSS"))
                 q.stop()
                 elapsed, peak, _ = b.run_measured(["kcat", "-C", "-b", h.bootstrap(), "-t", topic, "-o", "beginning",
                                                    "-e", "-q", "-f", "%s"])
