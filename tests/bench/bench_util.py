@@ -61,12 +61,23 @@ def figure(name, value, unit, peer, peer_value, higher_is_better=True):
 
 
 def run_measured(argv, stdin_path=None, env=None):
-    """Runs argv to completion; returns (seconds, peak RSS in MB, exit status)."""
+    """Runs argv to completion; returns (seconds, peak RSS in MB, exit status). The peak is the child's own VmHWM,
+    read while it runs: the rusage of a child also counts the memory of this process it was forked from."""
     import time
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, rusage = os.wait4(proc.pid, 0)
+    peak = 0.0
+    while True:
+        pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
+        if pid != 0:
+            break
+        try:
+            if os.readlink(f"/proc/{proc.pid}/exe") == proc_exe(argv[0]):
+                peak = max(peak, status_mb(proc.pid, "VmHWM"))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.005)
     elapsed = time.monotonic() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     if stdin_path:
@@ -74,7 +85,13 @@ def run_measured(argv, stdin_path=None, env=None):
     err = proc.stderr.read().decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"{argv[0]} exited {proc.returncode}: {err[-2000:]}")
-    return elapsed, rusage.ru_maxrss / 1024.0, proc.returncode
+    return elapsed, peak, proc.returncode
+
+
+def proc_exe(name):
+    """The resolved path of a program on PATH (what /proc/<pid>/exe reads once it was exec'd)."""
+    import shutil
+    return os.path.realpath(shutil.which(name) or name)
 
 
 def status_mb(pid, field):

@@ -81,10 +81,57 @@ def timed_get(url):
     return float(t)
 
 
+def freshness_once(tmp):
+    """Event-to-view latency of a query-service consuming 20,000 events/s from a gateway, on a topic of their own:
+    histogram snapshots 5 s in (the stream's first batches) and 15 s later. @returns (before, after) of it and of
+    the gateway's produce-to-ack latency."""
+    topic = h.unique_topic("bench-fresh")
+    h.create_topic(topic, partitions=3)
+    with h.Service("gateway", ["--topic", topic, "--routes-file", h.routes_file(), "--results-dir", tmp]) as gw, \
+            h.Service("query", ["--topic", topic, "--state-dir", tempfile.mkdtemp(dir=tmp), "--results-dir", tmp]) as q:
+        h.wait_until(lambda: gw.data("/reference")[0]["state"] == "finished", 60, what="reference published")
+        h.wait_until(lambda: q.get("/readyz")[0] == 200, 60, what="query-service ready")
+        st, _, body = gw.get("/produce", params={"async": "1", "loop": "1", "rate": "20000"})
+        job = json.loads(body)["data"][0]["id"]
+        time.sleep(5)
+        before = b.histogram(q, "query_event_to_view_latency_seconds")
+        ack_before = b.histogram(gw, "ingest_produce_ack_latency_seconds")
+        time.sleep(15)
+        after = b.histogram(q, "query_event_to_view_latency_seconds")
+        ack_after = b.histogram(gw, "ingest_produce_ack_latency_seconds")
+        gw.request("DELETE", "/jobs/" + job)
+        h.wait_until(lambda: data_of(gw, "/jobs/" + job)[0]["state"] == "finished", 60, what="job stopped")
+    return (before, after), (ack_before, ack_after)
+
+
+def freshness(tmp):
+    """Ours and the same path without our code (kcat -P into the broker, kcat -C out of it) at 20,000 events/s,
+    taking turns, on a broker that holds nothing else yet: medians of REPS each."""
+    ours, acks, peers = [], [], []
+    for i in range(REPS):
+        for side in ("peer", "ours") if i % 2 == 0 else ("ours", "peer"):
+            if side == "peer":
+                peers.append(freshness_peer.kcat_latencies(20000, 15, 5))
+            else:
+                e2v, ack = freshness_once(tmp)
+                ours.append(e2v)
+                acks.append(ack)
+    b.figure("query_event_to_view_p99_at_20k_per_s_vs_ack", b.median([b.quantile(*x, 0.99) for x in ours]) * 1000,
+             "ms", "broker produce-to-ack p99 (same events)", b.median([b.quantile(*x, 0.99) for x in acks]) * 1000,
+             higher_is_better=False)
+    for name, q_ in (("p99", 0.99), ("p99_9", 0.999)):
+        b.figure(f"query_event_to_view_{name}_at_20k_per_s", b.median([b.quantile(*x, q_) for x in ours]) * 1000,
+                 "ms", f"kcat -P | broker | kcat -C {name}",
+                 b.median([freshness_peer.quantile(p, q_) for p in peers]) * 1000, higher_is_better=False)
+    b.figure("query_event_to_view_max_bucket_at_20k_per_s", max(b.histogram_max(*x) for x in ours) * 1000, "ms",
+             "kcat -P | broker | kcat -C max", max(max(p) for p in peers) * 1000, higher_is_better=False)
+
+
 def main():
     topic = h.unique_topic("bench-query")
     h.create_topic(topic, partitions=3)
     tmp = tempfile.mkdtemp(prefix="bench-query-")
+    freshness(tmp)  # first: on a broker not yet busy writing back the catch-up topics
     gw = h.Service("gateway", ["--topic", topic, "--routes-file", h.routes_file(), "--results-dir", tmp])
     try:
         h.wait_until(lambda: gw.get("/readyz")[0] == 200, 60, what="gateway ready")
@@ -118,30 +165,6 @@ def main():
         # The long-running query-service for the remaining figures.
         q = h.Service("query", ["--topic", topic, "--state-dir", tempfile.mkdtemp(dir=tmp), "--results-dir", tmp])
         h.wait_until(lambda: applied(q) >= total, 120, what="caught up")
-
-        # Freshness: 20,000 events/s; after 5 s to reach the steady state (the stream's first batches, the
-        # broker's JIT), p99 of event-to-view latency over 15 s from the histogram's delta.
-        st, _, body = gw.get("/produce", params={"async": "1", "loop": "1", "rate": "20000"})
-        job = json.loads(body)["data"][0]["id"]
-        time.sleep(5)
-        before = b.histogram(q, "query_event_to_view_latency_seconds")
-        ack_before = b.histogram(gw, "ingest_produce_ack_latency_seconds")
-        time.sleep(15)
-        gw.request("DELETE", "/jobs/" + job)
-        after = b.histogram(q, "query_event_to_view_latency_seconds")
-        ack_after = b.histogram(gw, "ingest_produce_ack_latency_seconds")
-        b.figure("query_event_to_view_p99_at_20k_per_s_vs_ack", b.quantile(before, after, 0.99) * 1000, "ms",
-                 "broker produce-to-ack p99 (same events)", b.quantile(ack_before, ack_after, 0.99) * 1000,
-                 higher_is_better=False)
-        h.wait_until(lambda: data_of(gw, "/jobs/" + job)[0]["state"] == "finished", 60, what="job stopped")
-        # The same path without our code, the same way: kcat -P into the broker, kcat -C out of it.
-        peer = freshness_peer.kcat_latencies(20000, 15, 5)
-        for name, q_ in (("p99", 0.99), ("p99_9", 0.999)):
-            b.figure(f"query_event_to_view_{name}_at_20k_per_s", b.quantile(before, after, q_) * 1000, "ms",
-                     f"kcat -P | broker | kcat -C {name}", freshness_peer.quantile(peer, q_) * 1000,
-                     higher_is_better=False)
-        b.figure("query_event_to_view_max_bucket_at_20k_per_s", b.histogram_max(before, after) * 1000, "ms",
-                 "kcat -P | broker | kcat -C max", max(peer) * 1000, higher_is_better=False)
 
         # HTTP: wrk on /top10_source_airport vs nginx serving the same bytes as a static file.
         nginx_root = tempfile.mkdtemp(prefix="nginx-", dir=tmp)

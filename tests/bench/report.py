@@ -94,6 +94,10 @@ def series(figures):
     return {k: sorted(v) for k, v in out.items() if len(v) > 1}
 
 
+def number(v):
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
 def scaling_svg(figures):
     panels = series(figures)
     pw, ph = 420, 220
@@ -121,7 +125,7 @@ def scaling_svg(figures):
             for i, p in enumerate(pts):
                 body.append(f'<circle cx="{px(i):.1f}" cy="{py(p[idx] or 0):.1f}" r="3" fill="{color}"/>\n')
                 body.append(f'<text x="{px(i) + 4:.1f}" y="{py(p[idx] or 0) - 5:.1f}" font-size="10">'
-                            f'{p[idx]:,.4g}</text>\n')
+                            f'{number(p[idx])}</text>\n')
             body.append(f'<text x="{ox + pw - 20}" y="{oy + 30 + 14 * (idx - 1)}" text-anchor="end" '
                         f'fill="{color}">{html.escape(label)}</text>\n')
     rows = (len(panels) + cols - 1) // cols
@@ -137,6 +141,7 @@ def table_md(benches):
         for f in figures:
             peer = f"{f['peer']}: {f['peer_value']:,}" if f.get("peer_value") is not None else f["peer"]
             ratio = f"{f['ratio']:.2f}x" if f.get("ratio") is not None else ""
+            peer = peer.replace("|", "\\|")
             out.append(f"| {f['name']} | {f['value']:,} {f['unit']} | {peer} | {ratio} |\n")
         out.append("\n")
     return "".join(out)
