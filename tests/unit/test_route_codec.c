@@ -187,8 +187,15 @@ static void avro_ref_encode(avro_ref_t *r, const route_event_t *ev, buf_t *out)
                 {"stops", ev->stops}};
     avro_value_t field;
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        /* avro-c takes a string with its NUL (len + 1 bytes): a slice has none, so it goes through a copy. */
+        char *copy = malloc(strs[i].s->len + 1);
+        ASSERT(copy != NULL);
+        if (strs[i].s->len > 0)
+            memcpy(copy, strs[i].s->ptr, strs[i].s->len);
+        copy[strs[i].s->len] = '\0';
         ASSERT_EQ(avro_value_get_by_name(&r->record, strs[i].name, &field, NULL), 0);
-        ASSERT_EQ(avro_value_set_string_len(&field, strs[i].s->len > 0 ? strs[i].s->ptr : "", strs[i].s->len + 1), 0);
+        ASSERT_EQ(avro_value_set_string_len(&field, copy, strs[i].s->len + 1), 0);
+        free(copy);
     }
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
         ASSERT_EQ(avro_value_get_by_name(&r->record, ints[i].name, &field, NULL), 0);
