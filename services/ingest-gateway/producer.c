@@ -7,13 +7,9 @@
 
 #include "alloc.h"
 #include "kafka_glue.h"
+#include "kafka_probe.h"
 #include "log.h"
 #include "metrics.h"
-
-/* How often the health probe runs: quickly while not ready, so a late broker is noticed within seconds. */
-#define PROBE_INTERVAL_NOT_READY_MS 1000
-#define PROBE_INTERVAL_READY_MS 5000
-#define PROBE_TIMEOUT_MS 3000
 
 struct producer_s {
     uv_loop_t *loop;
@@ -37,11 +33,7 @@ struct producer_s {
     rd_kafka_message_t *batch; /* producer_send_events' messages, grown to the largest call */
     size_t batch_cap;
 
-    /* Health probe: the timer starts a threadpool job; only one is in flight at a time. */
-    uv_timer_t probe_timer;
-    uv_work_t probe_work;
-    bool probe_running;
-    bool probe_stopped; /* shutdown: no new probe */
+    kafka_probe_t probe; /* creates the topics once, then checks the events' topic has a leader per partition */
     bool closing;
     bool topics_created; /* written by the probe thread, read on the loop after it completes */
     bool ready;
@@ -87,10 +79,10 @@ static void on_kafka_ready(void *data)
         p->on_drained(p->data);
 }
 
-/* Runs on a threadpool thread: may wait for the network. Touches only rk and the probe_* fields. */
-static void probe_work(uv_work_t *req)
+/* Threadpool: may wait for the network. Touches only rk, topics_created and probe_error. */
+static void probe_work(void *data)
 {
-    producer_t *p = req->data;
+    producer_t *p = data;
     char errstr[256];
     p->probe_error[0] = '\0';
 
@@ -106,9 +98,9 @@ static void probe_work(uv_work_t *req)
                 rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy", "compact");
         }
         rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(p->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-        rd_kafka_AdminOptions_set_request_timeout(opts, PROBE_TIMEOUT_MS, errstr, sizeof(errstr));
+        rd_kafka_AdminOptions_set_request_timeout(opts, KAFKA_PROBE_TIMEOUT_MS, errstr, sizeof(errstr));
         rd_kafka_CreateTopics(p->rk, topics, n_topics, opts, q);
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, PROBE_TIMEOUT_MS + 1000);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, KAFKA_PROBE_TIMEOUT_MS + 1000);
         bool ok = false;
         if (ev == NULL) {
             snprintf(p->probe_error, sizeof(p->probe_error), "Kafka at the bootstrap servers did not answer in time");
@@ -139,34 +131,13 @@ static void probe_work(uv_work_t *req)
         p->topics_created = true;
     }
 
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, p->topic, &md, PROBE_TIMEOUT_MS);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(p->probe_error, sizeof(p->probe_error), "Kafka unavailable: %s", rd_kafka_err2str(err));
-        return;
-    }
-    if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt == 0) {
-        snprintf(p->probe_error, sizeof(p->probe_error), "topic %s is not available: %s", p->topic_name,
-                 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
-    } else {
-        for (int i = 0; i < md->topics[0].partition_cnt; i++) {
-            if (md->topics[0].partitions[i].leader < 0) {
-                snprintf(p->probe_error, sizeof(p->probe_error), "partition %d of %s has no leader", i, p->topic_name);
-                break;
-            }
-        }
-    }
-    rd_kafka_metadata_destroy(md);
+    if (kafka_topic_partitions(p->rk, p->topic, true, p->probe_error, sizeof(p->probe_error)) > 0)
+        p->probe_error[0] = '\0';
 }
 
-static void probe_schedule(producer_t *p);
-
-static void probe_done(uv_work_t *req, int status)
+static uint64_t probe_done(void *data)
 {
-    producer_t *p = req->data;
-    p->probe_running = false;
-    if (status != 0 || p->closing || p->probe_stopped)
-        return;
+    producer_t *p = data;
     bool was_ready = p->ready;
     p->ready = p->probe_error[0] == '\0';
     if (p->ready && !was_ready)
@@ -174,22 +145,7 @@ static void probe_done(uv_work_t *req, int status)
     else if (!p->ready && strcmp(p->probe_error, p->last_error) != 0)
         log_warn("kafka_not_ready", "%s", p->probe_error);
     memcpy(p->last_error, p->probe_error, sizeof(p->last_error));
-    probe_schedule(p);
-}
-
-static void on_probe_timer(uv_timer_t *t)
-{
-    producer_t *p = t->data;
-    if (p->probe_running || p->closing || p->probe_stopped)
-        return;
-    p->probe_running = true;
-    p->probe_work.data = p;
-    uv_queue_work(p->loop, &p->probe_work, probe_work, probe_done);
-}
-
-static void probe_schedule(producer_t *p)
-{
-    uv_timer_start(&p->probe_timer, on_probe_timer, p->ready ? PROBE_INTERVAL_READY_MS : PROBE_INTERVAL_NOT_READY_MS, 0);
+    return p->ready ? KAFKA_PROBE_INTERVAL_READY_MS : KAFKA_PROBE_INTERVAL_NOT_READY_MS;
 }
 
 producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer_delivery_cb on_delivery,
@@ -246,9 +202,7 @@ producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer
     p->main_queue = rd_kafka_queue_get_main(p->rk);
     p->waker = kafka_waker_new(loop, p->main_queue, on_kafka_ready, p);
 
-    uv_timer_init(loop, &p->probe_timer);
-    p->probe_timer.data = p;
-    uv_timer_start(&p->probe_timer, on_probe_timer, 0, 0);
+    kafka_probe_start(&p->probe, loop, probe_work, probe_done, p);
     return p;
 }
 
@@ -339,14 +293,7 @@ const struct metrics_histogram_s *producer_latency(const producer_t *p)
 
 void producer_stop_probing(producer_t *p)
 {
-    p->probe_stopped = true;
-    if (!p->closing)
-        uv_timer_stop(&p->probe_timer);
-}
-
-static void on_probe_timer_closed(uv_handle_t *h)
-{
-    (void)h;
+    kafka_probe_stop(&p->probe);
 }
 
 void producer_close(producer_t *p)
@@ -354,7 +301,7 @@ void producer_close(producer_t *p)
     if (p->closing)
         return;
     p->closing = true;
-    uv_close((uv_handle_t *)&p->probe_timer, on_probe_timer_closed);
+    kafka_probe_close(&p->probe);
     kafka_waker_close(p->waker);
     p->waker = NULL;
 }
@@ -367,11 +314,10 @@ void producer_free(producer_t *p, int timeout_ms)
         log_warn("kafka_flush_timeout", "%d message(s) not delivered at shutdown", rd_kafka_outq_len(p->rk));
     /*
      * A health probe still running on the threadpool uses rk and writes into p: let it finish (its calls are
-     * bounded by PROBE_TIMEOUT_MS, and none starts after producer_stop_probing) before destroying both.
-     * Before, rd_kafka_destroy ran concurrently with it, blocked until its metadata call timed out (2+ s more
-     * at a SIGTERM with Kafka down) and the probe thread then wrote into the freed producer.
+     * bounded by KAFKA_PROBE_TIMEOUT_MS, and none starts after producer_stop_probing) before destroying both:
+     * rd_kafka_destroy beside it would block until its metadata call timed out.
      */
-    while (p->probe_running)
+    while (kafka_probe_busy(&p->probe))
         uv_run(p->loop, UV_RUN_ONCE);
     rd_kafka_queue_destroy(p->main_queue);
     rd_kafka_topic_destroy(p->topic);

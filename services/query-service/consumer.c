@@ -7,13 +7,11 @@
 #include "alloc.h"
 #include "continuity.h"
 #include "fetch_kick.h"
-#include "offset_range.h"
 #include "kafka_glue.h"
+#include "kafka_probe.h"
+#include "offset_range.h"
 #include "log.h"
 
-#define PROBE_INTERVAL_NOT_READY_MS 1000
-#define PROBE_INTERVAL_READY_MS 5000
-#define PROBE_TIMEOUT_MS 3000
 #define BATCH_SIZE 1024
 /* Batches served per wake-up before yielding to HTTP and timers; a zero timer continues the drain. */
 #define BATCHES_PER_TURN 32
@@ -44,10 +42,8 @@ struct consumer_s {
 
     offset_range_t *range; /* the first and end offsets of partitions out of range */
 
-    uv_timer_t probe_timer;
-    uv_work_t probe_work;
-    bool probe_running;
-    uint64_t probe_generation;
+    kafka_probe_t probe;
+    bool probe_stale; /* the probe in flight was asked before a rewind */
     bool closing;
     bool kafka_ok;
     bool kafka_reached;
@@ -246,35 +242,23 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
     log_warn("kafka_error", "%s: %s", rd_kafka_err2name(err), reason);
 }
 
-/* Threadpool. */
-static void probe_work(uv_work_t *req)
+/* Threadpool: touches only rk and the probe_* fields. */
+static void probe_work(void *data)
 {
-    consumer_t *c = req->data;
+    consumer_t *c = data;
     c->probe_error[0] = '\0';
     c->probe_partition_count = 0;
-    c->probe_topic_missing = false;
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(c->rk, 0, c->rkt, &md, PROBE_TIMEOUT_MS);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(c->probe_error, sizeof(c->probe_error), "Kafka unavailable: %s", rd_kafka_err2str(err));
+    int count = kafka_topic_partitions(c->rk, c->rkt, false, c->probe_error, sizeof(c->probe_error));
+    c->probe_topic_missing = count == KAFKA_TOPIC_MISSING;
+    if (count <= 0)
         return;
-    }
-    if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt == 0) {
-        snprintf(c->probe_error, sizeof(c->probe_error), "topic %s is not available yet: %s", c->topic,
-                 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
-        c->probe_topic_missing = md->topic_cnt == 1 && (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                                                        md->topics[0].partition_cnt == 0);
-        rd_kafka_metadata_destroy(md);
-        return;
-    }
-    int count = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
     if (!c->have_start_ends) {
         c->probe_high = xcalloc((size_t)count, sizeof(int64_t));
         int32_t *ids = xcalloc((size_t)count, sizeof(int32_t));
         for (int p = 0; p < count; p++)
             ids[p] = p;
-        err = kafka_list_offsets(c->rk, c->topic, ids, RD_KAFKA_OFFSET_END, c->probe_high, count, PROBE_TIMEOUT_MS);
+        rd_kafka_resp_err_t err = kafka_list_offsets(c->rk, c->topic, ids, RD_KAFKA_OFFSET_END, c->probe_high, count,
+                                                     KAFKA_PROBE_TIMEOUT_MS);
         free(ids);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             snprintf(c->probe_error, sizeof(c->probe_error), "end offsets of the partitions: %s",
@@ -334,18 +318,14 @@ static bool consumer_check_topic(consumer_t *c, size_t count)
     return true;
 }
 
-static void probe_schedule(consumer_t *c);
-
-static void probe_done(uv_work_t *req, int status)
+static uint64_t probe_done(void *data)
 {
-    consumer_t *c = req->data;
-    c->probe_running = false;
-    if (status != 0 || c->closing || c->probe_generation != c->generation) {
+    consumer_t *c = data;
+    if (c->probe_stale) {
+        c->probe_stale = false;
         free(c->probe_high);
         c->probe_high = NULL;
-        if (status == 0 && !c->closing)
-            probe_schedule(c);
-        return;
+        return 0;
     }
     bool was_ok = c->kafka_ok;
     c->probes_done++;
@@ -369,24 +349,7 @@ static void probe_done(uv_work_t *req, int status)
     }
     free(c->probe_high);
     c->probe_high = NULL;
-    probe_schedule(c);
-}
-
-static void on_probe_timer(uv_timer_t *t)
-{
-    consumer_t *c = t->data;
-    if (c->probe_running || c->closing)
-        return;
-    c->probe_running = true;
-    c->probe_generation = c->generation;
-    c->probe_work.data = c;
-    uv_queue_work(c->loop, &c->probe_work, probe_work, probe_done);
-}
-
-static void probe_schedule(consumer_t *c)
-{
-    uv_timer_start(&c->probe_timer, on_probe_timer,
-                   c->kafka_ok && c->have_start_ends ? PROBE_INTERVAL_READY_MS : PROBE_INTERVAL_NOT_READY_MS, 0);
+    return c->kafka_ok && c->have_start_ends ? KAFKA_PROBE_INTERVAL_READY_MS : KAFKA_PROBE_INTERVAL_NOT_READY_MS;
 }
 
 /* ---- life cycle ---- */
@@ -444,9 +407,7 @@ consumer_t *consumer_new(uv_loop_t *loop, const consumer_config_t *cfg, const co
     c->drain_idle.data = c;
     c->kick = fetch_kick_new(loop, c->rk, c->topic, kick_position, c);
     c->range = offset_range_new(loop, c->rk, c->topic, on_range, c);
-    uv_timer_init(loop, &c->probe_timer);
-    c->probe_timer.data = c;
-    uv_timer_start(&c->probe_timer, on_probe_timer, 0, 0);
+    kafka_probe_start(&c->probe, loop, probe_work, probe_done, c);
     return c;
 }
 
@@ -465,7 +426,8 @@ void consumer_rewind(consumer_t *c, const positions_t *positions)
     }
     if (c->cb.on_partitions != NULL && c->n_parts > 0)
         c->cb.on_partitions(c->n_parts, c->cb.data);
-    uv_timer_start(&c->probe_timer, on_probe_timer, 0, 0);
+    c->probe_stale = kafka_probe_busy(&c->probe);
+    kafka_probe_soon(&c->probe);
 }
 
 int64_t consumer_partition_end(consumer_t *c, int32_t partition)
@@ -542,7 +504,7 @@ void consumer_close(consumer_t *c)
     if (c->closing)
         return;
     c->closing = true;
-    uv_close((uv_handle_t *)&c->probe_timer, NULL);
+    kafka_probe_close(&c->probe);
     uv_close((uv_handle_t *)&c->drain_idle, NULL);
     offset_range_close(c->range);
     fetch_kick_close(c->kick);
@@ -552,7 +514,7 @@ void consumer_close(consumer_t *c)
 
 bool consumer_busy(const consumer_t *c)
 {
-    return c->probe_running || fetch_kick_busy(c->kick) || offset_range_busy(c->range);
+    return kafka_probe_busy(&c->probe) || fetch_kick_busy(c->kick) || offset_range_busy(c->range);
 }
 
 void consumer_free(consumer_t *c)
@@ -573,6 +535,7 @@ void consumer_free(consumer_t *c)
     rd_kafka_queue_destroy(c->queue);
     rd_kafka_topic_destroy(c->rkt);
     rd_kafka_destroy(c->rk);
+    free(c->probe_high); /* a probe finished after the close is not delivered */
     free(c->parts);
     free(c->info);
     free(c->hold);

@@ -7,12 +7,11 @@
 
 #include "alloc.h"
 #include "kafka_glue.h"
+#include "kafka_probe.h"
 #include "log.h"
 
-#define PROBE_TIMEOUT_MS 3000
+/* Every second, ready or not: a table emptied within a second of its topic's deletion (README, Semantics). */
 #define PROBE_INTERVAL_MS 1000
-#define PROBE_NOT_FOUND (-1)   /* Kafka answered: no such topic */
-#define PROBE_UNANSWERED (-2)  /* no answer for this topic */
 #define BATCH_SIZE 1024
 #define MAX_PARTITIONS 4096
 
@@ -20,7 +19,7 @@ typedef struct topic_s {
     char name[512];
     rd_kafka_topic_t *rkt;
     int partitions;       /* being read */
-    int probed;           /* the probe's answer: partitions, PROBE_NOT_FOUND or PROBE_UNANSWERED */
+    int probed;           /* the probe's answer: partitions, KAFKA_TOPIC_MISSING or KAFKA_TOPIC_UNANSWERED */
     int loaded;           /* partitions that reached their end once */
     bool *at_end_once;    /* index = partition */
     int64_t *next_offset; /* index = partition: the offset after the last message taken */
@@ -36,9 +35,7 @@ struct reference_feed_s {
     reference_feed_changed_cb on_changed;
     void *data;
     topic_t topics[REFERENCE_KINDS];
-    uv_timer_t probe_timer;
-    uv_work_t probe_work;
-    bool probe_running;
+    kafka_probe_t probe;
     bool closing;
     rd_kafka_message_t *batch[BATCH_SIZE];
 };
@@ -99,8 +96,6 @@ static void topic_reset(reference_feed_t *f, reference_kind_t kind, const char *
     tables_clear(f->tables, kind);
 }
 
-static void on_probe_timer(uv_timer_t *timer);
-
 static void note_invalid(batch_t *b, const topic_t *t, const rd_kafka_message_t *m, const char *why)
 {
     if (b->invalid++ == 0)
@@ -120,7 +115,7 @@ static void take(reference_feed_t *f, const rd_kafka_message_t *m, batch_t *b)
         log_warn("reference_fetch", "%s [%d]: %s", t->name, (int)m->partition, rd_kafka_message_errstr(m));
         if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
             m->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
-            uv_timer_start(&f->probe_timer, on_probe_timer, 0, 0); /* gone? the probe says */
+            kafka_probe_soon(&f->probe); /* gone? the probe says */
         return;
     }
     if (m->partition < 0 || m->partition >= t->partitions)
@@ -174,42 +169,35 @@ static void on_kafka_ready(void *data)
 }
 
 /*
- * Threadpool: the partition count of each topic, or PROBE_NOT_FOUND. Touches only rk and probed. Kafka not
+ * Threadpool: the partition count of each topic, or KAFKA_TOPIC_MISSING. Touches only rk and probed. Kafka not
  * answering for one topic ends the probe: it would not for the others either, and a shutdown waits for the probe
  * (one timeout at most, within the 5 s a SIGTERM is promised).
  */
-static void probe_work(uv_work_t *w)
+static void probe_work(void *data)
 {
-    reference_feed_t *f = w->data;
+    reference_feed_t *f = data;
     for (int k = 0; k < REFERENCE_KINDS; k++)
-        f->topics[k].probed = PROBE_UNANSWERED;
+        f->topics[k].probed = KAFKA_TOPIC_UNANSWERED;
     for (int k = 0; k < REFERENCE_KINDS; k++) {
         topic_t *t = &f->topics[k];
-        const struct rd_kafka_metadata *md = NULL;
-        if (rd_kafka_metadata(f->rk, 0, t->rkt, &md, PROBE_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        char why[256];
+        int count = kafka_topic_partitions(f->rk, t->rkt, false, why, sizeof(why));
+        if (count == KAFKA_TOPIC_UNANSWERED)
             break;
-        if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0)
-            t->probed = md->topics[0].partition_cnt < MAX_PARTITIONS ? md->topics[0].partition_cnt : MAX_PARTITIONS;
-        else if (md->topic_cnt == 1 && (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                                        (md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                                         md->topics[0].partition_cnt == 0)))
-            t->probed = PROBE_NOT_FOUND;
-        rd_kafka_metadata_destroy(md);
+        if (count != KAFKA_TOPIC_FAILED)
+            t->probed = count < MAX_PARTITIONS ? count : MAX_PARTITIONS;
     }
 }
 
-static void probe_done(uv_work_t *w, int status)
+static uint64_t probe_done(void *data)
 {
-    reference_feed_t *f = w->data;
-    f->probe_running = false;
-    if (status != 0 || f->closing)
-        return;
+    reference_feed_t *f = data;
     bool changed = false;
     for (int k = 0; k < REFERENCE_KINDS; k++) {
         topic_t *t = &f->topics[k];
-        if (t->partitions > 0 && (t->probed == PROBE_NOT_FOUND || (t->probed > 0 && t->probed < t->partitions))) {
-            const char *why = t->probed == PROBE_NOT_FOUND ? "the topic no longer exists"
-                                                           : "it has fewer partitions than were read";
+        if (t->partitions > 0 && (t->probed == KAFKA_TOPIC_MISSING || (t->probed > 0 && t->probed < t->partitions))) {
+            const char *why = t->probed == KAFKA_TOPIC_MISSING ? "the topic no longer exists"
+                                                               : "it has fewer partitions than were read";
             topic_reset(f, (reference_kind_t)k, why);
             changed = true;
         }
@@ -218,17 +206,7 @@ static void probe_done(uv_work_t *w, int status)
     }
     if (changed && f->on_changed != NULL)
         f->on_changed(f->data);
-    uv_timer_start(&f->probe_timer, on_probe_timer, PROBE_INTERVAL_MS, 0);
-}
-
-static void on_probe_timer(uv_timer_t *timer)
-{
-    reference_feed_t *f = timer->data;
-    if (f->probe_running || f->closing)
-        return;
-    f->probe_running = true;
-    f->probe_work.data = f;
-    uv_queue_work(f->loop, &f->probe_work, probe_work, probe_done);
+    return PROBE_INTERVAL_MS;
 }
 
 reference_feed_t *reference_feed_new(uv_loop_t *loop, const char *bootstrap_servers, const char *topic,
@@ -261,9 +239,7 @@ reference_feed_t *reference_feed_new(uv_loop_t *loop, const char *bootstrap_serv
     }
     f->queue = rd_kafka_queue_new(rk);
     f->waker = kafka_waker_new(loop, f->queue, on_kafka_ready, f);
-    uv_timer_init(loop, &f->probe_timer);
-    f->probe_timer.data = f;
-    uv_timer_start(&f->probe_timer, on_probe_timer, 0, 0);
+    kafka_probe_start(&f->probe, loop, probe_work, probe_done, f);
     return f;
 }
 
@@ -290,14 +266,14 @@ void reference_feed_close(reference_feed_t *f)
     if (f->closing)
         return;
     f->closing = true;
-    uv_close((uv_handle_t *)&f->probe_timer, NULL);
+    kafka_probe_close(&f->probe);
     kafka_waker_close(f->waker);
     f->waker = NULL;
 }
 
 bool reference_feed_busy(const reference_feed_t *f)
 {
-    return f->probe_running;
+    return kafka_probe_busy(&f->probe);
 }
 
 void reference_feed_free(reference_feed_t *f)
@@ -305,7 +281,7 @@ void reference_feed_free(reference_feed_t *f)
     if (f == NULL)
         return;
     reference_feed_close(f);
-    if (f->probe_running) { /* left to the process exit rather than freed under the probe (as consumer_free) */
+    if (kafka_probe_busy(&f->probe)) { /* left to the process exit rather than freed under the probe (as consumer_free) */
         log_error("reference_busy", "librdkafka is still in use on the threadpool: left to the process exit");
         return;
     }
