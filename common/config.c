@@ -60,6 +60,9 @@ static int kv_add(config_kv_t *kv, const char *arg, char *errstr, size_t errstr_
 int config_parse(const config_option_t *opts, size_t n_opts, config_kv_t *kafka_props, int argc, char **argv, const char *prog,
                  const char *summary, char *errstr, size_t errstr_size)
 {
+    for (size_t i = 0; i < n_opts; i++)
+        if (opts[i].fallback != NULL && config_set(&opts[i], opts[i].fallback, "default", errstr, errstr_size) != 0)
+            return -1;
     for (size_t i = 0; i < n_opts; i++) {
         const char *v = opts[i].env != NULL ? getenv(opts[i].env) : NULL;
         if (v != NULL && v[0] != '\0') {
@@ -130,10 +133,8 @@ void config_usage(FILE *out, const char *prog, const char *summary, const config
         fprintf(out, "  %-34s %s", head, opts[i].help);
         if (opts[i].env != NULL)
             fprintf(out, " [%s]", opts[i].env);
-        if (opts[i].type == CONFIG_STRING && *(char **)opts[i].target != NULL)
-            fprintf(out, " (default: %s)", *(char **)opts[i].target);
-        else if (opts[i].type == CONFIG_INT)
-            fprintf(out, " (default: %ld)", *(long *)opts[i].target);
+        if (opts[i].fallback != NULL && opts[i].fallback[0] != '\0')
+            fprintf(out, " (default: %s)", opts[i].fallback);
         fputc('\n', out);
     }
     fprintf(out, "  %-34s any librdkafka property, e.g. -X security.protocol=SASL_SSL (repeatable)\n"

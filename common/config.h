@@ -14,7 +14,8 @@ typedef struct config_option_s {
     const char *name;     /* flag without dashes: "listen" is --listen VALUE or --listen=VALUE */
     const char *env;      /* environment variable, or NULL */
     config_type_t type;
-    void *target;         /* char ** (points at a default, or into argv or the environment: never freed), long *, or int * (bool) */
+    void *target;         /* char ** (the default, or into argv or the environment: never freed), long *, or int * (bool) */
+    const char *fallback; /* the default, written as a flag's value would be ("5000", "true"); NULL: none, target kept */
     long min, max;        /* inclusive bounds for CONFIG_INT */
     const char *help;
 } config_option_t;
@@ -27,7 +28,7 @@ typedef struct config_kv_s {
 } config_kv_t;
 
 /*
- * Parses the environment, then argv. Bool flags take no value (--loop) or =true/false/1/0.
+ * Sets each option's default, then parses the environment, then argv. Bool flags take no value (--loop) or =true/false/1/0.
  * @returns 0 on success, 1 when --help was printed to stdout (caller exits 0),
  *          -1 with a message in errstr (caller prints usage and exits 2).
  */

@@ -56,7 +56,7 @@ typedef struct gateway_s {
     int64_t shutdown_deadline_us;
 } gateway_t;
 
-/* The flag table (for --help and parsing); targets point into cfg. */
+/* The flag table with each flag's default (for config_parse and --help); targets point into cfg. */
 size_t gateway_config_options(gateway_config_t *cfg, config_option_t *out, size_t max);
 
 /* Creates the producer, error log and HTTP server. @returns 0 or -1 with errstr. */

@@ -13,22 +13,6 @@
 int main(int argc, char **argv)
 {
     static gateway_t gw;
-    gw.cfg = (gateway_config_t){
-        .listen = "127.0.0.1",
-        .port = 5000,
-        .bootstrap_servers = "127.0.0.1:9092",
-        .topic = "routes_data",
-        .dlq_topic = "",
-        .partitions = 3,
-        .replication_factor = -1,
-        .routes_file = "data/routes.dat",
-        .data_dir = "",
-        .reference_files = {"", "", ""},
-        .results_dir = "results",
-        .log_level = "info",
-        .max_jobs = 16,
-        .shutdown_timeout_ms = 4000,
-    };
     config_option_t opts[32];
     size_t n = gateway_config_options(&gw.cfg, opts, 32);
     char errstr[512];

@@ -13,27 +13,6 @@
 int main(int argc, char **argv)
 {
     static query_t q;
-    q.cfg = (query_config_t){
-        .listen = "127.0.0.1",
-        .port = 5001,
-        .bootstrap_servers = "127.0.0.1:9092",
-        .topic = "routes_data",
-        .state_dir = "var/query-state",
-        .results_dir = "results",
-        .window_seconds = 30,
-        .window_slide_seconds = -1,
-        .grace_seconds = -1,
-        .idle_timeout_seconds = 30,
-        .retention_seconds = 3600,
-        .recent_capacity = 100000,
-        .snapshot_interval_ms = 2000,
-        .max_future_seconds = 300,
-        .push_interval_ms = 250,
-        .push_heartbeat_ms = 15000,
-        .max_subscribers = 10000,
-        .cors_origin = "",
-        .log_level = "info",
-    };
     config_option_t opts[32];
     size_t n = query_config_options(&q.cfg, opts, 32);
     char errstr[512];

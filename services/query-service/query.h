@@ -107,6 +107,7 @@ typedef struct query_s {
     uv_timer_t deadline_timer;
 } query_t;
 
+/* The flag table with each flag's default (for config_parse and --help); targets point into cfg. */
 size_t query_config_options(query_config_t *cfg, config_option_t *out, size_t max);
 /* Restores the snapshot (or starts fresh), starts consuming and serving. @returns 0 or -1 with errstr. */
 int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size);

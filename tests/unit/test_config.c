@@ -12,16 +12,17 @@ static long port;
 static int loop_flag;
 
 static const config_option_t opts[] = {
-    {"listen", "TEST_LISTEN", CONFIG_STRING, &listen_addr, 0, 0, "address to listen on"},
-    {"port", "TEST_PORT", CONFIG_INT, &port, 1, 65535, "TCP port"},
-    {"loop", "TEST_LOOP", CONFIG_BOOL, &loop_flag, 0, 0, "replay forever"},
+    {"listen", "TEST_LISTEN", CONFIG_STRING, &listen_addr, "127.0.0.1", 0, 0, "address to listen on"},
+    {"port", "TEST_PORT", CONFIG_INT, &port, "5000", 1, 65535, "TCP port"},
+    {"loop", "TEST_LOOP", CONFIG_BOOL, &loop_flag, NULL, 0, 0, "replay forever"},
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
+/* Values no default would set: a parse that leaves them did not apply the table's defaults. */
 static void reset(void)
 {
-    listen_addr = "127.0.0.1";
-    port = 5000;
+    listen_addr = "unset";
+    port = -7;
     loop_flag = 0;
     unsetenv("TEST_LISTEN");
     unsetenv("TEST_PORT");
@@ -111,10 +112,9 @@ static void test_errors(void)
 
     static const char *const bad_ints[] = {"0", "65536", "12x", "", " 80", "80 ", "0x50", "99999999999999999999999"};
     for (size_t i = 0; i < sizeof(bad_ints) / sizeof(bad_ints[0]); i++) {
-        port = 5000;
         ASSERT_EQ(PARSE(&kv, err, "--port", (char *)bad_ints[i]), -1);
         ASSERT(strstr(err, "from 1 to 65535") != NULL);
-        ASSERT_EQ(port, 5000);
+        ASSERT_EQ(port, 5000); /* the default: the refused value was not stored */
     }
     ASSERT_EQ(PARSE(&kv, err, "--port=1"), 0);
     ASSERT_EQ(port, 1);
@@ -132,6 +132,16 @@ static void test_errors(void)
     ASSERT(strstr(err, "TEST_PORT") != NULL);
     reset();
     config_kv_free(&kv);
+}
+
+/* A default is checked like any value: a table whose default breaks its own bounds is refused by name. */
+static void test_a_bad_default_is_refused(void)
+{
+    static const config_option_t bad[] = {{"port", NULL, CONFIG_INT, &port, "80000", 1, 65535, "TCP port"}};
+    char err[256];
+    char *argv0[] = {"prog"};
+    ASSERT_EQ(config_parse(bad, 1, NULL, 1, argv0, "prog", "", err, sizeof(err)), -1);
+    ASSERT(strstr(err, "default: --port must be an integer from 1 to 65535, got '80000'") != NULL);
 }
 
 static void test_help(void)
@@ -162,6 +172,8 @@ static void test_help(void)
     ASSERT(strstr(text, "--listen VALUE") != NULL);
     ASSERT(strstr(text, "[TEST_PORT]") != NULL);
     ASSERT(strstr(text, "(default: 127.0.0.1)") != NULL);
+    ASSERT(strstr(text, "(default: 5000)") != NULL); /* the default, not the --port 80 parsed before --help */
+    ASSERT(strstr(text, "(default: 80)") == NULL);
     ASSERT(strstr(text, "-X key=value") != NULL);
     reset();
 }
@@ -171,6 +183,7 @@ int main(void)
     RUN_TEST(test_defaults_env_flags);
     RUN_TEST(test_kafka_properties);
     RUN_TEST(test_errors);
+    RUN_TEST(test_a_bad_default_is_refused);
     RUN_TEST(test_help);
     return 0;
 }
