@@ -9,16 +9,12 @@
 #include <uuid/uuid.h>
 
 #include "alloc.h"
-#include "buf.h"
 #include "line_reader.h"
 #include "log.h"
+#include "replay_batch.h"
 #include "timestamp.h"
 
 #define CHUNK_SIZE (256 * 1024)
-/* A longer line is rejected (and its first LINE_MAX bytes kept in the dead letter). */
-#define LINE_MAX_BYTES (64 * 1024)
-/* Lines per batch: small enough that HTTP requests are served between batches. */
-#define BATCH_LINES 2048
 
 /* Delivery-report opaque: which job, and whether the message was a dead letter. */
 typedef struct replay_tag_s {
@@ -28,36 +24,6 @@ typedef struct replay_tag_s {
 
 /* Why a batch's lines stopped (line_reader's, and the job's limit). */
 typedef enum { TAKE_BUDGET_MET, TAKE_NEED_READ, TAKE_END_OF_FILE, TAKE_LIMIT } take_status_t;
-
-/*
- * One line of a batch. The loop fills the input (a slice of the line reader's buffer, valid while the batch is prepared);
- * the threadpool fills the output, offsets into the batch's bytes, so that a prepared batch no longer needs
- * the buffer.
- */
-typedef struct batch_line_s {
-    const char *ptr;
-    size_t len;
-    bool too_long;
-    uint64_t line_no;
-    route_event_status_t status;
-    size_t off, size; /* the encoded event (placeholder stamp), or for a rejected line the line itself */
-    size_t key_off, key_len; /* an event's key, its source airport */
-    size_t reason_off;       /* a rejected line's reason, NUL-terminated */
-} batch_line_t;
-
-/*
- * A batch goes from the loop (lines taken from the file) to the threadpool (parsed, validated, encoded: the
- * bulk of the CPU) and back to the loop (stamped, produced in order). While the loop produces one batch the
- * threadpool prepares the next, so the two halves of the work run on two cores.
- */
-typedef struct batch_s {
-    uv_work_t work;
-    replay_job_t *job;
-    size_t n;    /* lines */
-    size_t next; /* the next line to produce */
-    buf_t bytes;
-    batch_line_t lines[BATCH_LINES];
-} batch_t;
 
 struct replay_job_s {
     replay_env_t env;
@@ -88,13 +54,14 @@ struct replay_job_s {
     uint64_t lines_taken;     /* into batches, over all passes (limit and pacing count these) */
     bool input_done;          /* limit reached or last pass read: produce what is prepared, then drain */
 
-    /* Two batches: one prepared on the threadpool while the other is produced. */
-    batch_t *batches[2];
-    batch_t *preparing;  /* on the threadpool */
-    batch_t *ready[2];   /* prepared, in file order */
+    /* Two batches: one prepared on the threadpool while the loop produces the other, so the two halves of the work
+     * run on two cores. */
+    replay_batch_t *batches[2];
+    replay_batch_t *preparing; /* on the threadpool */
+    replay_batch_t *ready[2];  /* prepared, in file order */
     int n_ready;
     route_codec_t *codec; /* encodes the batches on the threadpool */
-    producer_event_t events[BATCH_LINES]; /* the loop's: a run of a batch's events, stamped, for the producer */
+    producer_event_t events[REPLAY_BATCH_LINES]; /* the loop's: a run of a batch's events, stamped, for the producer */
 
     /* Pacing: lines allowed so far = rate * (now - rate_start_us). The idle handle continues on the next
      * loop iteration (a 0 ms timer re-armed from its own callback would starve I/O in libuv 1.44). */
@@ -104,9 +71,7 @@ struct replay_job_s {
     int64_t rate_start_us;
     uint64_t rate_start_lines;
     bool paused_queue_full;
-
-    int64_t clock_us;  /* the stamp's time, refreshed every 16 events */
-    uint64_t clock_uses;
+    replay_clock_t clock;
 };
 
 static void job_pump(replay_job_t *job);
@@ -188,48 +153,15 @@ static int job_reject(replay_job_t *job, const char *line, size_t len, uint64_t 
     return 0;
 }
 
-/* Threadpool: parses, validates and encodes the batch's lines. Touches only the batch and the job's codec. */
 static void batch_prepare(uv_work_t *req)
 {
-    batch_t *b = req->data;
-    char errstr[256];
-    buf_reset(&b->bytes);
-    for (size_t i = 0; i < b->n; i++) {
-        batch_line_t *l = &b->lines[i];
-        route_event_t ev;
-        route_event_status_t st = ROUTE_EVENT_TRANSFORM_FAILED;
-        if (l->too_long)
-            snprintf(errstr, sizeof(errstr), "line %llu is longer than %d bytes", (unsigned long long)l->line_no,
-                     LINE_MAX_BYTES);
-        else
-            st = route_event_parse(l->ptr, l->len, &ev, errstr, sizeof(errstr));
-        if (st == ROUTE_EVENT_OK) {
-            route_codec_placeholder_stamp(&ev); /* the real stamp is set when it is produced */
-            l->off = b->bytes.len;
-            if (route_codec_encode(b->job->codec, &ev, &b->bytes, errstr, sizeof(errstr)) != ROUTE_CODEC_OK) {
-                st = ROUTE_EVENT_SCHEMA_INVALID;
-            } else {
-                l->size = b->bytes.len - l->off;
-                l->key_off = b->bytes.len;
-                l->key_len = ev.source_airport.len;
-                buf_append(&b->bytes, ev.source_airport.ptr, ev.source_airport.len);
-            }
-        }
-        l->status = st;
-        if (st != ROUTE_EVENT_OK) {
-            l->off = b->bytes.len;
-            l->size = l->len;
-            buf_append(&b->bytes, l->ptr, l->len);
-            l->reason_off = b->bytes.len;
-            buf_append(&b->bytes, errstr, strlen(errstr) + 1);
-        }
-    }
+    replay_batch_prepare(req->data);
 }
 
 static void batch_prepared(uv_work_t *req, int status)
 {
-    batch_t *b = req->data;
-    replay_job_t *job = b->job;
+    replay_batch_t *b = req->data;
+    replay_job_t *job = b->owner;
     job->preparing = NULL;
     if (status != 0 || job->state != REPLAY_RUNNING) {
         job_maybe_finish(job);
@@ -240,33 +172,15 @@ static void batch_prepared(uv_work_t *req, int status)
     job_pump(job);
 }
 
-/* Loop: stamps the run of events from line `from` on (up to the next rejected line) into job->events. */
-static size_t batch_stamp_run(replay_job_t *job, batch_t *b, size_t from)
-{
-    char *bytes = b->bytes.data;
-    size_t n = 0;
-    for (size_t i = from; i < b->n && b->lines[i].status == ROUTE_EVENT_OK; i++, n++) {
-        const batch_line_t *l = &b->lines[i];
-        /* One clock read per 16 events (~20 us apart): per event it was a tenth of the gateway's CPU. */
-        if ((job->clock_uses++ & 15) == 0)
-            job->clock_us = timestamp_now_us();
-        route_event_t stamp;
-        route_event_stamp(&stamp, job->clock_us);
-        route_codec_restamp(bytes + l->off, stamp.id_buf, stamp.datetime_buf);
-        job->events[n] = (producer_event_t){bytes + l->key_off, l->key_len, bytes + l->off, l->size};
-    }
-    return n;
-}
-
 /*
  * Loop: stamps and produces the batch's lines in order, each run of events in one call to the producer.
  * @returns 0 when all are, -ENOBUFS to go on later (the lines not taken are stamped again then).
  */
-static int batch_produce(replay_job_t *job, batch_t *b)
+static int batch_produce(replay_job_t *job, replay_batch_t *b)
 {
     char errstr[256];
     while (b->next < b->n) {
-        batch_line_t *l = &b->lines[b->next];
+        replay_batch_line_t *l = &b->lines[b->next];
         if (l->status != ROUTE_EVENT_OK) {
             if (job_reject(job, b->bytes.data + l->off, l->size, l->line_no, l->status,
                            b->bytes.data + l->reason_off) == -ENOBUFS)
@@ -275,7 +189,7 @@ static int batch_produce(replay_job_t *job, batch_t *b)
             b->next++;
             continue;
         }
-        size_t run = batch_stamp_run(job, b, b->next), failed;
+        size_t run = replay_batch_stamp_run(b, b->next, &job->clock, job->events), failed;
         size_t taken = producer_send_events(job->env.producer, job->events, run, &job->event_tag, &failed, errstr,
                                             sizeof(errstr));
         if (failed > 0)
@@ -306,11 +220,11 @@ static void job_end_of_pass(replay_job_t *job)
     job_start_read(job);
 }
 
-/* How many lines the rate allows now (at most BATCH_LINES); 0 with *wait_ms until the next one. */
+/* How many lines the rate allows now (at most REPLAY_BATCH_LINES); 0 with *wait_ms until the next one. */
 static uint64_t job_budget(replay_job_t *job, uint64_t *wait_ms)
 {
     if (job->rate <= 0)
-        return BATCH_LINES;
+        return REPLAY_BATCH_LINES;
     double elapsed_s = (double)(timestamp_now_us() - job->rate_start_us) / 1e6;
     uint64_t done = job->lines_taken - job->rate_start_lines;
     double allowed = floor(job->rate * elapsed_s) + 1 - (double)done;
@@ -321,13 +235,13 @@ static uint64_t job_budget(replay_job_t *job, uint64_t *wait_ms)
             *wait_ms = 1;
         return 0;
     }
-    return allowed < BATCH_LINES ? (uint64_t)allowed : BATCH_LINES;
+    return allowed < REPLAY_BATCH_LINES ? (uint64_t)allowed : REPLAY_BATCH_LINES;
 }
 
-static batch_t *job_free_batch(replay_job_t *job)
+static replay_batch_t *job_free_batch(replay_job_t *job)
 {
     for (int i = 0; i < 2; i++) {
-        batch_t *b = job->batches[i];
+        replay_batch_t *b = job->batches[i];
         if (b == job->preparing || (job->n_ready > 0 && job->ready[0] == b) || (job->n_ready > 1 && job->ready[1] == b))
             continue;
         return b;
@@ -336,13 +250,13 @@ static batch_t *job_free_batch(replay_job_t *job)
 }
 
 /* Takes up to budget lines from the line reader into b. @returns why it stopped. */
-static take_status_t job_take_lines(replay_job_t *job, batch_t *b, uint64_t budget)
+static take_status_t job_take_lines(replay_job_t *job, replay_batch_t *b, uint64_t budget)
 {
     b->n = 0;
     while (b->n < budget) {
         if (job->limit > 0 && job->lines_taken >= job->limit)
             return TAKE_LIMIT;
-        batch_line_t *l = &b->lines[b->n];
+        replay_batch_line_t *l = &b->lines[b->n];
         line_status_t st = line_reader_next(&job->lines, &l->ptr, &l->len, &l->too_long);
         if (st != LINE_READY)
             return st == LINE_NEED_READ ? TAKE_NEED_READ : TAKE_END_OF_FILE;
@@ -364,7 +278,7 @@ static void job_pump(replay_job_t *job)
         return;
     uint64_t wait_ms = 0;
     if (job->preparing == NULL && !job->read_pending && !job->input_done) {
-        batch_t *b = job_free_batch(job);
+        replay_batch_t *b = job_free_batch(job);
         uint64_t budget = b != NULL ? job_budget(job, &wait_ms) : 0;
         if (budget > 0) {
             take_status_t why = job_take_lines(job, b, budget);
@@ -473,12 +387,10 @@ replay_job_t *replay_job_start(const replay_env_t *env, const replay_params_t *p
     job->dead_letter_tag = (replay_tag_t){job, true};
     job->started_us = timestamp_now_us();
     job->fd = fd;
-    line_reader_init(&job->lines, CHUNK_SIZE, LINE_MAX_BYTES);
+    line_reader_init(&job->lines, CHUNK_SIZE, REPLAY_LINE_MAX_BYTES);
     job->rate_start_us = job->started_us;
-    for (int i = 0; i < 2; i++) {
-        job->batches[i] = xcalloc(1, sizeof(batch_t));
-        job->batches[i]->job = job;
-    }
+    for (int i = 0; i < 2; i++)
+        job->batches[i] = replay_batch_new(job->codec, job);
     uv_timer_init(env->loop, &job->tick);
     job->tick.data = job;
     uv_idle_init(env->loop, &job->next);
@@ -584,10 +496,8 @@ static void on_handle_closed(uv_handle_t *h)
     replay_job_t *job = h->data;
     if (--job->handles_open > 0)
         return;
-    for (int i = 0; i < 2; i++) {
-        buf_free(&job->batches[i]->bytes);
-        free(job->batches[i]);
-    }
+    for (int i = 0; i < 2; i++)
+        replay_batch_free(job->batches[i]);
     route_codec_free(job->codec);
     line_reader_free(&job->lines);
     free(job->path);

@@ -1,7 +1,7 @@
 /*
  * replay_job: one replay of a routes file into Kafka, the "data created over time" of the seed.
- * A job reads the file in chunks on the libuv threadpool (uv_fs_read) into a line_reader; batches of lines are parsed,
- * validated and encoded on the threadpool while the loop stamps and produces the batch before; rejected
+ * A job reads the file in chunks on the libuv threadpool (uv_fs_read) into a line_reader; replay_batches of lines are
+ * parsed, validated and encoded on the threadpool while the loop stamps and produces the batch before; rejected
  * lines go to the dead-letter topic and the error log. It paces
  * itself to `rate` events/s with a timer, stops after `limit` lines, repeats the file when `loop`,
  * and pauses while librdkafka's local queue is full. It is finished when no more lines will be read
