@@ -1,15 +1,14 @@
 #include "http_server.h"
 
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "alloc.h"
 #include "envelope.h"
 #include "http_cors.h"
+#include "http_listener.h"
 #include "query_string.h"
 #include "log.h"
 
@@ -45,11 +44,9 @@ struct http_server_s {
     h2o_globalconf_t config;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
-    uv_tcp_t listener;
-    bool listener_inited; /* uv_tcp_init done: the handle must be closed */
-    bool closed;          /* uv_close(listener) done */
+    http_listener_t listener;
+    bool listening; /* http_server_listen was called */
     bool stopping;
-    int port;
     const char *cors_origin; /* NULL: no CORS headers, OPTIONS not answered */
     http_conn_t *conns; /* open connections */
     size_t n_conns;
@@ -417,13 +414,9 @@ static void conn_shutdown_read(http_conn_t *c)
         shutdown(fd, SHUT_RD);
 }
 
-static void on_accept(uv_stream_t *listener, int status)
+static void on_accept(uv_stream_t *listener, void *data)
 {
-    http_server_t *srv = listener->data;
-    if (status != 0) {
-        log_warn("http_accept", "accept failed: %s", uv_strerror(status));
-        return;
-    }
+    http_server_t *srv = data;
     http_conn_t *c = xcalloc(1, sizeof(*c));
     c->srv = srv;
     uv_tcp_init(listener->loop, &c->tcp);
@@ -443,46 +436,15 @@ static void on_accept(uv_stream_t *listener, int status)
 
 int http_server_listen(http_server_t *srv, const char *host, int port, char *errstr, size_t errstr_size)
 {
-    if (srv->listener_inited) {
+    if (srv->listening) {
         snprintf(errstr, errstr_size, "http_server_listen: already called");
         return -1;
     }
-    if (port < 0 || port > 65535) {
-        snprintf(errstr, errstr_size, "port %d is out of range (0..65535)", port);
-        return -1;
-    }
-    char ip[INET6_ADDRSTRLEN + 2];
-    size_t hl = strlen(host);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']' && hl - 2 < sizeof(ip)) {
-        memcpy(ip, host + 1, hl - 2); /* "[::1]" as in URLs */
-        ip[hl - 2] = '\0';
-    } else {
-        snprintf(ip, sizeof(ip), "%s", strcmp(host, "localhost") == 0 ? "127.0.0.1" : host);
-    }
     struct sockaddr_storage addr;
-    if (uv_ip4_addr(ip, port, (struct sockaddr_in *)&addr) != 0 &&
-        uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&addr) != 0) {
-        snprintf(errstr, errstr_size, "listen address '%s' is not an IPv4 or IPv6 address (nor localhost)", host);
-        return -1;
-    }
-    uv_tcp_init(srv->loop, &srv->listener);
-    srv->listener_inited = true;
-    srv->listener.data = srv;
-    int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&srv->listener, 1024, on_accept);
-    if (rc != 0) {
-        snprintf(errstr, errstr_size, "cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
-        srv->closed = true;
-        uv_close((uv_handle_t *)&srv->listener, NULL);
-        return -1;
-    }
-    struct sockaddr_storage bound;
-    int len = sizeof(bound);
-    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
-    srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                  : ((struct sockaddr_in *)&bound)->sin_port);
-    return 0;
+    if (http_listener_address(host, port, &addr, errstr, errstr_size) != 0)
+        return -1; /* nothing was opened: another try is allowed */
+    srv->listening = true;
+    return http_listener_open(&srv->listener, srv->loop, &addr, on_accept, srv, errstr, errstr_size);
 }
 
 void http_server_set_cors_origin(http_server_t *srv, const char *origin)
@@ -492,7 +454,7 @@ void http_server_set_cors_origin(http_server_t *srv, const char *origin)
 
 int http_server_port(const http_server_t *srv)
 {
-    return srv->port;
+    return http_listener_port(&srv->listener);
 }
 
 void http_server_stop(http_server_t *srv)
@@ -500,10 +462,8 @@ void http_server_stop(http_server_t *srv)
     if (srv->stopping)
         return;
     srv->stopping = true;
-    if (srv->listener_inited && !srv->closed) {
-        srv->closed = true;
-        uv_close((uv_handle_t *)&srv->listener, NULL);
-    }
+    if (srv->listening)
+        http_listener_close(&srv->listener);
     for (http_conn_t *c = srv->conns; c != NULL; c = c->next)
         conn_shutdown_read(c);
 }

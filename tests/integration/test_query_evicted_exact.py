@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import random
+import sys
 import tempfile
 import time
 
@@ -54,6 +55,12 @@ def main():
             status = q.data("/status")[0]
             h.check_eq(status["events_applied"], delivered, "events applied")
             h.check_eq(status["late_events"], 0, "late events (grace covers the partitions' skew)")
+        except BaseException:
+            # The last life is not a `with` (each kill -9 replaces it): its log says why it did not catch up.
+            sys.stderr.write(f"--- query (port {q.port}) log tail, {q.log_path} ---\n{q.log_tail(80)}\n")
+            if q.running():
+                sys.stderr.write(f"--- its /status ---\n{q.get('/status')[2][:4000]!r}\n")
+            raise
         finally:
             q.stop()  # SIGTERM: the final results and snapshot
 
