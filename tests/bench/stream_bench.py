@@ -7,13 +7,15 @@ state first seen by any client in the measured window, each client's delay is th
 or a newer one, minus the first client's time (the stream writes to every subscriber as it renders the state,
 so the first one is within a millisecond of the change coalesced; a poller waits for its next poll). Figures:
 that delay's p99 and maximum, the share of clients that saw every state, and the query-service's RSS growth per
-client. Prints one JSON object per figure."""
-import asyncio
+client. The clients are tests/bench/sse_load.c (one C process, one epoll set), so their clock measures the service
+rather than themselves. Prints one JSON object per figure."""
 import json
 import os
 import resource
+import subprocess
 import tempfile
 import time
+import types
 
 import bench_util as b  # first: puts tests/integration on sys.path
 import harness as h  # noqa: E402
@@ -25,7 +27,6 @@ SETTLE_S = 3
 MEASURE_S = int(os.environ.get("BENCH_SECONDS", "15"))
 # Events applied before measuring: the ring of recent events (100,000) full, so the RSS growth is the clients'.
 FILL_EVENTS = int(os.environ.get("BENCH_FILL_EVENTS", "110000"))
-CONNECT_BATCH = 500
 
 
 def state_of(ident):
@@ -64,66 +65,34 @@ def rss_kb(pid):
     return 0
 
 
-class Subscriber(asyncio.Protocol):
-    """Records (id, arrival) of every message; the body is chunked, but every chunk holds whole messages."""
+class Clients:
+    """n clients run by tests/bench/sse_load (C, one epoll set): they record when they saw which state, and stop
+    when told. A Python client took about as long to read 10,000 sockets as the service took to write them."""
 
-    def __init__(self):
-        self.buf, self.seen = b"", []
+    def __init__(self, q, mode, path, n, tmp, interval_ms=None):
+        self.out = os.path.join(tmp, f"sse_load-{mode}.txt")
+        argv = [os.path.join(h.build_dir(), "tests", "sse_load"), q.host, str(q.port), mode, path, str(n), self.out]
+        if interval_ms is not None:
+            argv.append(str(interval_ms))
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = self.proc.stdout.readline()
+        h.check(line == b"connected\n", f"sse_load did not connect its clients: {line!r}")
+        self.n = n
 
-    def data_received(self, data):
-        now = time.monotonic()
-        buf = self.buf + data
-        start = 0
-        while True:
-            i = buf.find(b"\nid: ", start)
-            if i < 0:
-                break
-            j = buf.find(b"\n", i + 5)
-            if j < 0:
-                break
-            self.seen.append((now, state_of(buf[i + 5:j])))
-            start = j
-        self.buf = buf[max(start, len(buf) - 64):]
-
-
-class Poller(asyncio.Protocol):
-    """One keep-alive connection: a GET every interval, the ETag of each answer and its response time."""
-
-    def __init__(self, times):
-        self.seen, self.times, self.buf, self.sent_at = [], times, b"", None
-
-    def connection_made(self, transport):
-        self.transport = transport
-
-    def poll(self):
-        self.sent_at = time.monotonic()
-        self.transport.write(b"GET /top10_source_airport HTTP/1.1\r\nHost: bench\r\n\r\n")
-
-    def data_received(self, data):
-        self.buf += data
-        head_end = self.buf.find(b"\r\n\r\n")
-        if head_end < 0:
-            return
-        head = self.buf[:head_end].decode()
-        length = int(next(line.split(":")[1] for line in head.split("\r\n") if line.lower().startswith("content-length")))
-        if len(self.buf) < head_end + 4 + length:
-            return
-        now = time.monotonic()
-        self.times.append(now - self.sent_at)
-        etag = next(line.split(":", 1)[1].strip() for line in head.split("\r\n") if line.lower().startswith("etag"))
-        self.seen.append((now, state_of(etag.strip('W/"').encode())))
-        self.buf = self.buf[head_end + 4 + length:]
-
-
-async def connect_all(loop, host, port, factory, request):
-    conns = []
-    for start in range(0, SUBSCRIBERS, CONNECT_BATCH):
-        batch = [loop.create_connection(factory, host, port) for _ in range(min(CONNECT_BATCH, SUBSCRIBERS - start))]
-        for transport, proto in await asyncio.gather(*batch):
-            if request:
-                transport.write(request)
-            conns.append((transport, proto))
-    return conns
+    def finish(self):
+        """Stops the clients. @returns (per client its [(time, state)] in time order, the poll response times)."""
+        self.proc.stdin.close()
+        h.check(self.proc.stdout.readline() == b"done\n", "sse_load did not finish")
+        h.check(self.proc.wait(60) == 0, "sse_load failed")
+        seen, responses = [[] for _ in range(self.n)], []
+        with open(self.out) as f:
+            for line in f:
+                if line.startswith("# response "):
+                    responses.append(float(line.split()[2]))
+                else:
+                    c, t, state = line.split()
+                    seen[int(c)].append((float(t), int(state)))
+        return [types.SimpleNamespace(seen=s) for s in seen], responses
 
 
 def p(values, q):
@@ -131,55 +100,39 @@ def p(values, q):
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
-async def measure_stream(q):
-    loop = asyncio.get_running_loop()
+def measure_stream(q, tmp):
     base = rss_kb(q.pid)
-    request = b"GET /stream/top10_source_airport HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n"
-    conns = await connect_all(loop, q.host, q.port, Subscriber, request)
-    await asyncio.sleep(SETTLE_S)
+    clients = Clients(q, "stream", "/stream/top10_source_airport", SUBSCRIBERS, tmp)
+    time.sleep(SETTLE_S)
     grown = rss_kb(q.pid) - base
     fanout_before = b.histogram(q, "query_stream_fanout_seconds")
     start = time.monotonic()
-    await asyncio.sleep(MEASURE_S)
+    time.sleep(MEASURE_S)
     fanout_after = b.histogram(q, "query_stream_fanout_seconds")
-    # The states of the last second are still being delivered when the window closes.
     end = time.monotonic()
-    states, delays, complete = delays_and_coverage([proto for _, proto in conns], start, end - 1.0)
-    busiest = max(sum(1 for t, _ in proto.seen if t >= start) for _, proto in conns) / (end - start)
-    for transport, _ in conns:
-        transport.close()
-    return {"updates": len(states), "busiest_messages_per_s": busiest, "p99_ms": p(delays, 0.99) * 1000, "max_ms": max(delays) * 1000,
-            "complete": complete, "rss_kb_per_client": grown / len(conns),
+    subs, _ = clients.finish()
+    # The states of the last second are still being delivered when the window closes.
+    states, delays, complete = delays_and_coverage(subs, start, end - 1.0)
+    busiest = max(sum(1 for t, _ in c.seen if start <= t < end) for c in subs) / (end - start)
+    return {"updates": len(states), "busiest_messages_per_s": busiest, "p99_ms": p(delays, 0.99) * 1000,
+            "max_ms": max(delays) * 1000, "complete": complete, "rss_kb_per_client": grown / SUBSCRIBERS,
             "server_fanout_p99_ms": b.quantile(fanout_before, fanout_after, 0.99) * 1000}
 
 
-async def measure_polling(q):
-    loop = asyncio.get_running_loop()
-    times = []
+def measure_polling(q, tmp):
     base = rss_kb(q.pid)
-    conns = await connect_all(loop, q.host, q.port, lambda: Poller(times), None)
-
-    async def poll_forever(proto, offset):
-        await asyncio.sleep(offset)
-        while True:
-            proto.poll()
-            await asyncio.sleep(INTERVAL_MS / 1000)
-
-    tasks = [asyncio.ensure_future(poll_forever(proto, i * INTERVAL_MS / 1000 / len(conns)))
-             for i, (_, proto) in enumerate(conns)]
-    await asyncio.sleep(SETTLE_S)
+    clients = Clients(q, "poll", "/top10_source_airport", SUBSCRIBERS, tmp, INTERVAL_MS)
+    time.sleep(SETTLE_S)
     grown = rss_kb(q.pid) - base
-    times.clear()
     start = time.monotonic()
-    await asyncio.sleep(MEASURE_S)
-    for t in tasks:
-        t.cancel()
-    states, delays, complete = delays_and_coverage([proto for _, proto in conns], start, time.monotonic() - 1.0)
-    for transport, _ in conns:
-        transport.close()
-    return {"polls_per_s": len(times) / MEASURE_S, "p99_ms": p(delays, 0.99) * 1000, "max_ms": max(delays) * 1000,
-            "response_p99_ms": p(times, 0.99) * 1000, "states": len(states), "complete": complete,
-            "rss_kb_per_client": grown / len(conns)}
+    time.sleep(MEASURE_S)
+    end = time.monotonic()
+    pollers, responses = clients.finish()
+    states, delays, complete = delays_and_coverage(pollers, start, end - 1.0)
+    polls = sum(1 for c in pollers for t, _ in c.seen if start <= t < end)
+    return {"polls_per_s": polls / (end - start), "p99_ms": p(delays, 0.99) * 1000, "max_ms": max(delays) * 1000,
+            "response_p99_ms": p(responses, 0.99) * 1000, "states": len(states), "complete": complete,
+            "rss_kb_per_client": grown / SUBSCRIBERS}
 
 
 def main():
@@ -198,8 +151,8 @@ def main():
         job = json.loads(body)["data"][0]["id"]
         h.wait_until(lambda: json.loads(q.get("/status")[2])["data"][0]["events_applied"] > FILL_EVENTS, 120, 0.5,
                      "the recent events' ring full")
-        stream = asyncio.run(measure_stream(q))
-        polling = asyncio.run(measure_polling(q))
+        stream = measure_stream(q, tmp)
+        polling = measure_polling(q, tmp)
         gw.request("DELETE", "/jobs/" + job)
         label = f"{SUBSCRIBERS} clients at {RATE} events/s"
         print(json.dumps({"stream": stream, "polling": polling, "clients": SUBSCRIBERS, "rate": RATE}), flush=True)
