@@ -7,13 +7,12 @@ static void on_timer(uv_timer_t *t);
 static void after_work(uv_work_t *w, int status)
 {
     kafka_probe_t *p = w->data;
-    if (status != 0 || p->stopped) {
-        p->running = false;
-        return;
-    }
-    /* Still running while on_done runs, so a kafka_probe_soon() from it asks for the next one at once. */
-    uint64_t delay = p->on_done(p->data);
     p->running = false;
+    if (status != 0 || p->stopped)
+        return;
+    p->delivering = true;
+    uint64_t delay = p->on_done(p->data);
+    p->delivering = false;
     /* on_done may have stopped the probe (a shutdown it started), and the timer may be closing by now. */
     if (p->stopped)
         return;
@@ -53,8 +52,8 @@ void kafka_probe_soon(kafka_probe_t *p)
 {
     if (p->stopped)
         return;
-    if (p->running)
-        p->again = true;
+    if (p->running || p->delivering)
+        p->again = true; /* after_work starts it, whatever delay on_done returns */
     else
         uv_timer_start(&p->timer, on_timer, 0, 0);
 }

@@ -32,8 +32,9 @@ typedef struct kafka_probe_s {
     kafka_probe_work_cb on_work;
     kafka_probe_done_cb on_done;
     void *data;
-    bool running;
-    bool again;   /* asked for while running: the next one starts as soon as this one is done */
+    bool running;    /* on the threadpool */
+    bool delivering; /* on_done is running */
+    bool again;      /* asked for while running or delivering: the next one starts as soon as this one is done */
     bool stopped; /* no new probe starts, and the one in flight is not delivered */
     bool closed;
 } kafka_probe_t;
@@ -41,13 +42,13 @@ typedef struct kafka_probe_s {
 /* Initializes the probe and starts the first one at once. */
 void kafka_probe_start(kafka_probe_t *p, uv_loop_t *loop, kafka_probe_work_cb on_work, kafka_probe_done_cb on_done,
                        void *data);
-/* The next probe starts now, or right after the one in flight. */
+/* The next probe starts now, or right after the one in flight (or being delivered: from on_done, too). */
 void kafka_probe_soon(kafka_probe_t *p);
 /* No further probe; the one in flight, if any, finishes on the threadpool but is not delivered. */
 void kafka_probe_stop(kafka_probe_t *p);
 /* Stops, and closes the timer (the owner frees its memory after the loop ran once and kafka_probe_busy is false). */
 void kafka_probe_close(kafka_probe_t *p);
-/* A probe is on the threadpool: what it touches must not be freed yet. */
+/* A probe is on the threadpool: what it touches must not be freed yet, and what it finds predates now. */
 bool kafka_probe_busy(const kafka_probe_t *p);
 
 /* The answer of kafka_topic_partitions when Kafka answered that the topic does not exist. */

@@ -17,6 +17,8 @@ typedef struct probe_owner_s {
     int dones;
     uint64_t next_delay;
     int stop_after;       /* the done that stops the probe (0: never) */
+    int soon_at;          /* the done that asks for the next probe at once (0: never) */
+    bool busy_in_done;    /* kafka_probe_busy, seen from a done */
 } probe_owner_t;
 
 static void owner_work(void *data)
@@ -35,6 +37,9 @@ static uint64_t owner_done(void *data)
     probe_owner_t *o = data;
     if (++o->dones == o->stop_after)
         kafka_probe_stop(&o->probe);
+    if (o->dones == o->soon_at)
+        kafka_probe_soon(&o->probe);
+    o->busy_in_done |= kafka_probe_busy(&o->probe);
     return o->next_delay;
 }
 
@@ -98,6 +103,21 @@ static void test_asked_while_running_starts_right_after(void)
     ASSERT_EQ(o.works, 2);
 }
 
+/* A done that changes what the owner asks (a rewind) asks again from inside: the next probe starts at once, and
+ * the probe being delivered does not count as one in flight (its answer is not stale). */
+static void test_asked_from_its_done_starts_at_once(void)
+{
+    uv_loop_t *loop = uv_default_loop();
+    probe_owner_t o;
+    owner_init(&o, 3600 * 1000);
+    o.soon_at = 1;
+    kafka_probe_start(&o.probe, loop, owner_work, owner_done, &o);
+    run_until_dones(loop, &o, 2);
+    ASSERT_EQ(o.works, 2);
+    ASSERT(!o.busy_in_done);
+    owner_close(&o, loop);
+}
+
 static void test_a_stopped_probe_is_not_delivered(void)
 {
     uv_loop_t *loop = uv_default_loop();
@@ -138,6 +158,7 @@ int main(void)
 {
     RUN_TEST(test_probes_follow_one_another);
     RUN_TEST(test_asked_while_running_starts_right_after);
+    RUN_TEST(test_asked_from_its_done_starts_at_once);
     RUN_TEST(test_a_stopped_probe_is_not_delivered);
     RUN_TEST(test_an_unreachable_broker_is_unanswered);
     return 0;
