@@ -45,6 +45,11 @@ def write_kcat_input(topic, path):
     return len(msgs)
 
 
+def applied(q):
+    """Events the query-service q has applied."""
+    return q.data("/status", timeout=60)[0]["events_applied"]
+
+
 def median(values):
     return statistics.median(values)
 

@@ -14,9 +14,6 @@ REPS = int(os.environ.get("BENCH_REPS", "3"))
 SCALE = int(os.environ.get("BENCH_E2E_SCALE", "10"))
 
 
-def applied(q):
-    return q.data("/status")[0]["events_applied"]
-
 
 def ours_once(tmp):
     topic = h.unique_topic("bench-e2e")
@@ -31,10 +28,10 @@ def ours_once(tmp):
         t0 = time.monotonic()
         st, _, body = gw.get("/produce", params={"async": "1", "loop": "1", "limit": str(SCALE * b.ROUTES_LINES)})
         h.check(st == 202, body)
-        while applied(q) < want:
+        while b.applied(q) < want:
             time.sleep(0.002)
         elapsed = time.monotonic() - t0
-        h.check_eq(applied(q), want, "events applied")
+        h.check_eq(b.applied(q), want, "events applied")
         return want, elapsed, topic
 
 

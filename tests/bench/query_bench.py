@@ -18,16 +18,6 @@ ROUTES_EVENTS = b.ROUTES_EVENTS
 ROUTES_LINES = b.ROUTES_LINES
 
 
-def data_of(svc, path, params=None):
-    st, _, body = svc.get(path, params=params, timeout=600)
-    h.check(st == 200, f"{path}: {st} {body[:200]!r}")
-    return json.loads(body)["data"]
-
-
-def applied(q):
-    return data_of(q, "/status")[0]["events_applied"]
-
-
 def produce(gw, passes):
     st, _, body = gw.get("/produce", params={"loop": "1", "limit": str(passes * ROUTES_LINES)}, timeout=900)
     h.check(st == 200, body)
@@ -100,7 +90,7 @@ def freshness_once(tmp):
         after = b.histogram(q, "query_event_to_view_latency_seconds")
         ack_after = b.histogram(gw, "ingest_produce_ack_latency_seconds")
         gw.request("DELETE", "/jobs/" + job)
-        h.wait_until(lambda: data_of(gw, "/jobs/" + job)[0]["state"] == "finished", 60, what="job stopped")
+        h.wait_until(lambda: gw.data("/jobs/" + job)[0]["state"] == "finished", 60, what="job stopped")
     return (before, after), (ack_before, ack_after)
 
 
@@ -148,7 +138,7 @@ def main():
                 t0 = time.monotonic()
                 q = h.Service("query", ["--topic", topic, "--state-dir", state, "--results-dir", tmp,
                                         "--snapshot-interval-ms", "600000"])
-                while applied(q) < total:
+                while b.applied(q) < total:
                     time.sleep(0.005)
                 ours.append(total / (time.monotonic() - t0))
                 rss.append(b.status_mb(q.pid, "VmRSS"))
@@ -164,7 +154,7 @@ def main():
 
         # The long-running query-service for the remaining figures.
         q = h.Service("query", ["--topic", topic, "--state-dir", tempfile.mkdtemp(dir=tmp), "--results-dir", tmp])
-        h.wait_until(lambda: applied(q) >= total, 120, what="caught up")
+        h.wait_until(lambda: b.applied(q) >= total, 120, what="caught up")
 
         # HTTP: wrk on /top10_source_airport vs nginx serving the same bytes as a static file.
         nginx_root = tempfile.mkdtemp(prefix="nginx-", dir=tmp)

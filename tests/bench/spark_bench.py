@@ -38,16 +38,6 @@ def json_lines(stream):
         yield json.loads(line)
 
 
-def data_of(svc, path, params=None):
-    st, _, body = svc.get(path, params=params, timeout=600)
-    h.check(st == 200, f"{path}: {st} {body[:200]!r}")
-    return json.loads(body)["data"]
-
-
-def applied(q):
-    return data_of(q, "/status")[0]["events_applied"]
-
-
 def timed(fn):
     t0 = time.monotonic()
     fn()
@@ -56,12 +46,12 @@ def timed(fn):
 
 # Both sides as the same Python values: {airport: count}, and [[start, end, equipment, count]] ranked.
 def our_airports(q):
-    return {r["source_airport"]: r["count"] for r in data_of(q, "/source_airports", {"n": "1000000"})}
+    return {r["source_airport"]: r["count"] for r in q.data("/source_airports", {"n": "1000000"}, timeout=600)}
 
 
 def our_windows(q):
     return [[r["start"], r["end"], r["equipment"], r["count"]]
-            for r in data_of(q, "/top10_equipment_30min_window", {"n": str(TOP_WINDOWS)})]
+            for r in q.data("/top10_equipment_30min_window", {"n": str(TOP_WINDOWS)}, timeout=600)]
 
 
 def spark_airports(rows):
@@ -125,7 +115,7 @@ def batch(tmp, gw, topic):
         t0 = time.monotonic()
         q = h.Service("query", ["--topic", topic, "--state-dir", tempfile.mkdtemp(prefix="state-", dir=tmp),
                                 "--results-dir", tmp, "--snapshot-interval-ms", "600000"])
-        while applied(q) < total:
+        while b.applied(q) < total:
             time.sleep(0.002)
         catchups.append((time.monotonic() - t0) * 1000)
         for i in range(5):
@@ -166,7 +156,7 @@ def streaming(tmp, spark):
             st, _, body = gw.get("/produce", timeout=600)
             acked = time.monotonic()
             h.check(st == 200, body)
-            while applied(q) < b.ROUTES_EVENTS:
+            while b.applied(q) < b.ROUTES_EVENTS:
                 time.sleep(0.001)
             ours_ms.append((time.monotonic() - acked) * 1000)
             result = next(spark.answers)
