@@ -45,6 +45,13 @@ def write_kcat_input(topic, path):
     return len(msgs)
 
 
+def produce_passes(gw, passes):
+    """passes of routes.dat through the gateway gw's /produce, answered once every event is delivered."""
+    import harness as h
+    st, _, body = gw.get("/produce", params={"loop": "1", "limit": str(passes * ROUTES_LINES)}, timeout=900)
+    h.check(st == 200, body)
+
+
 def applied(q):
     """Events the query-service q has applied."""
     return q.data("/status", timeout=60)[0]["events_applied"]

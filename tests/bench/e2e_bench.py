@@ -14,7 +14,6 @@ REPS = int(os.environ.get("BENCH_REPS", "3"))
 SCALE = int(os.environ.get("BENCH_E2E_SCALE", "10"))
 
 
-
 def ours_once(tmp):
     topic = h.unique_topic("bench-e2e")
     h.create_topic(topic, partitions=3)

@@ -15,12 +15,6 @@ REPS = int(os.environ.get("BENCH_REPS", "3"))
 SCALES = [int(x) for x in os.environ.get("BENCH_SCALES", "1,10,50").split(",")]
 CONNECTIONS = [int(x) for x in os.environ.get("BENCH_CONNECTIONS", "64,256,1024").split(",")]
 ROUTES_EVENTS = b.ROUTES_EVENTS
-ROUTES_LINES = b.ROUTES_LINES
-
-
-def produce(gw, passes):
-    st, _, body = gw.get("/produce", params={"loop": "1", "limit": str(passes * ROUTES_LINES)}, timeout=900)
-    h.check(st == 200, body)
 
 
 def wrk(url, connections=64, seconds=10):
@@ -129,7 +123,7 @@ def main():
         # /dev/null. Per event the cost should stay flat, and RSS flat once retention is reached.
         passes = 0
         for scale in SCALES:
-            produce(gw, scale - passes)
+            b.produce_passes(gw, scale - passes)
             passes = scale
             total = h.kcat_count(topic)
             ours, peer, rss, kcat_rss = [], [], [], 0.0

@@ -35,7 +35,8 @@ def emit(obj):
 def session(jars):
     """local[2]: the machine's two cores. Shuffle partitions 2, not the default 200: a streaming aggregation
     runs every one of them each micro-batch (adaptive execution, which coalesces them in batch queries, is off in
-    streaming), and 200 made the burst's result about 7x slower. The UI is off (its port could collide), and so are the progress bars."""
+    streaming), and 200 made the burst's result about 7x slower. The UI is off (its port could collide), and so
+    are the progress bars."""
     return (SparkSession.builder.master("local[2]").appName("spark-bench")
             .config("spark.jars", jars)
             .config("spark.sql.shuffle.partitions", "2")

@@ -149,8 +149,7 @@ def main():
         st, _, body = gw.get("/produce", params={"async": "1", "loop": "1", "rate": str(RATE)})
         h.check(st in (200, 202), body)
         job = json.loads(body)["data"][0]["id"]
-        h.wait_until(lambda: b.applied(q) > FILL_EVENTS, 120, 0.5,
-                     "the recent events' ring full")
+        h.wait_until(lambda: b.applied(q) > FILL_EVENTS, 120, 0.5, "the recent events' ring full")
         stream = measure_stream(q, tmp)
         polling = measure_polling(q, tmp)
         gw.request("DELETE", "/jobs/" + job)
