@@ -541,6 +541,13 @@ class Service:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
+            # The reason goes before the tails: a CI summary keeps the head of the output, not its end.
+            if exc is not None and not getattr(exc, "_frs_told", False):
+                sys.stderr.write(f"--- failed: {exc_type.__name__}: {exc}\n")
+                try:
+                    exc._frs_told = True
+                except AttributeError:
+                    pass
             sys.stderr.write(f"--- {self.kind} (port {self.port}) log tail, {self.log_path} ---\n"
                              f"{self.log_tail(60)}\n")
         if self.running():

@@ -4,6 +4,7 @@ twice (every id on the topic is unique and there are exactly as many as the gate
 with the independent decoder), and a query-service reading through the failovers holds the same counts."""
 import collections
 import json
+import sys
 import tempfile
 import time
 
@@ -23,7 +24,9 @@ def main():
         print(f"cluster {boot} up in {time.monotonic() - t_begin:.1f} s")
         env = {"KAFKA_BOOTSTRAP_SERVERS": boot}
         with h.Service("gateway", ["--topic", topic, "--routes-file", h.routes_file(), "--results-dir",
-                                   tempfile.mkdtemp(), "--partitions", "3", "--replication-factor", "3"],
+                                   tempfile.mkdtemp(), "--partitions", "3", "--replication-factor", "3",
+                                   # librdkafka's idempotence states (PID, drain, epoch bump): a few lines a failover
+                                   "--log-level", "debug", "-X", "debug=eos"],
                        env=env) as gw, \
                 h.Service("query", ["--topic", topic, "--state-dir", tempfile.mkdtemp(prefix="query-state-"),
                                     "--results-dir", tempfile.mkdtemp()], env=env) as q:
@@ -42,8 +45,22 @@ def main():
                 return gw.data("/jobs/" + job_id)[0]
 
             def delivered_past(n):
-                return h.wait_until(lambda: (lambda j: j if j["delivered"] >= n else None)(job()), 90, 0.2,
-                                    f"{n} events delivered")
+                try:
+                    return h.wait_until(lambda: (lambda j: j if j["delivered"] >= n else None)(job()), 90, 0.2,
+                                        f"{n} events delivered")
+                except AssertionError:
+                    tell_stalled()
+                    raise
+
+            def tell_stalled():
+                """Whether the job or librdkafka stopped: the job's counts, librdkafka's queue and its
+                idempotence log (the eos debug lines), before the log tails."""
+                queued = [ln for ln in gw.get("/metrics")[2].decode().splitlines()
+                          if ln.startswith("ingest_local_queue_depth")]
+                eos = [ln for ln in gw.log().splitlines() if '"librdkafka"' in ln and "FAIL:" not in ln]
+                sys.stderr.write(f"--- stalled: job {json.dumps(job())}\n--- {queued}\n"
+                                 f"--- gateway's librdkafka lines (last 40 of {len(eos)}):\n" +
+                                 "\n".join(eos[-40:]) + "\n")
 
             delivered_past(PROGRESS)
             killed = []
