@@ -66,13 +66,24 @@ void kafka_probe_stop(kafka_probe_t *p)
     uv_timer_stop(&p->timer);
 }
 
+static void on_timer_closed(uv_handle_t *h)
+{
+    kafka_probe_t *p = h->data;
+    p->timer_closed = true;
+}
+
 void kafka_probe_close(kafka_probe_t *p)
 {
     if (p->closed)
         return;
     kafka_probe_stop(p);
     p->closed = true;
-    uv_close((uv_handle_t *)&p->timer, NULL);
+    uv_close((uv_handle_t *)&p->timer, on_timer_closed);
+}
+
+bool kafka_probe_released(const kafka_probe_t *p)
+{
+    return p->timer_closed && !p->running;
 }
 
 bool kafka_probe_busy(const kafka_probe_t *p)

@@ -37,6 +37,7 @@ typedef struct kafka_probe_s {
     bool again;      /* asked for while running or delivering: the next one starts as soon as this one is done */
     bool stopped; /* no new probe starts, and the one in flight is not delivered */
     bool closed;
+    bool timer_closed; /* the timer's close callback ran */
 } kafka_probe_t;
 
 /* Initializes the probe and starts the first one at once. */
@@ -46,8 +47,10 @@ void kafka_probe_start(kafka_probe_t *p, uv_loop_t *loop, kafka_probe_work_cb on
 void kafka_probe_soon(kafka_probe_t *p);
 /* No further probe; the one in flight, if any, finishes on the threadpool but is not delivered. */
 void kafka_probe_stop(kafka_probe_t *p);
-/* Stops, and closes the timer (the owner frees its memory after the loop ran once and kafka_probe_busy is false). */
+/* Stops, and closes the timer (the owner frees its memory once kafka_probe_released). */
 void kafka_probe_close(kafka_probe_t *p);
+/* After kafka_probe_close: the timer is closed and nothing is on the threadpool; the memory may be freed. */
+bool kafka_probe_released(const kafka_probe_t *p);
 /* A probe is on the threadpool: what it touches must not be freed yet, and what it finds predates now. */
 bool kafka_probe_busy(const kafka_probe_t *p);
 

@@ -315,9 +315,10 @@ void producer_free(producer_t *p, int timeout_ms)
     /*
      * A health probe still running on the threadpool uses rk and writes into p: let it finish (its calls are
      * bounded by KAFKA_PROBE_TIMEOUT_MS, and none starts after producer_stop_probing) before destroying both:
-     * rd_kafka_destroy beside it would block until its metadata call timed out.
+     * rd_kafka_destroy beside it would block until its metadata call timed out. The timer lives in p: its
+     * close callback must have run too (when start-up failed the loop has not run since it was closed).
      */
-    while (kafka_probe_busy(&p->probe))
+    while (!kafka_probe_released(&p->probe))
         uv_run(p->loop, UV_RUN_ONCE);
     rd_kafka_queue_destroy(p->main_queue);
     rd_kafka_topic_destroy(p->topic);
