@@ -43,6 +43,8 @@ size_t gateway_config_options(gateway_config_t *cfg, config_option_t *out, size_
         {"max-jobs", "MAX_JOBS", CONFIG_INT, &cfg->max_jobs, "16", 1, 1000, "replay jobs running at once"},
         {"shutdown-timeout-ms", "SHUTDOWN_TIMEOUT_MS", CONFIG_INT, &cfg->shutdown_timeout_ms, "4000", 0, 60000,
          "how long SIGTERM waits for deliveries"},
+        {"delivery-stall-ms", "DELIVERY_STALL_MS", CONFIG_INT, &cfg->delivery_stall_ms, "10000", 100, 3600000,
+         "messages waiting this long with no acknowledgement are logged as a stall (kafka_stalled)"},
     };
     size_t n = sizeof(opts) / sizeof(opts[0]);
     if (n > max)
@@ -210,7 +212,8 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, char *errstr, size_t errstr_si
                             &gw->cfg.kafka_props,
                             (const char *const *)gw->reference_topics,
                             REFERENCE_KINDS,
-                            on_reference_delivery};
+                            on_reference_delivery,
+                            gw->cfg.delivery_stall_ms};
     gw->producer = producer_new(loop, &pc, on_delivery, on_drained, gw, errstr, errstr_size);
     if (gw->producer == NULL)
         return -1;

@@ -34,6 +34,7 @@ typedef struct gateway_config_s {
     char *log_level;
     long max_jobs;
     long shutdown_timeout_ms;
+    long delivery_stall_ms;
     config_kv_t kafka_props;
 } gateway_config_t;
 

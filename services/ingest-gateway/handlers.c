@@ -328,6 +328,11 @@ static void on_metrics(h2o_req_t *req, void *data)
                           (double)t.dead_letters_delivered);
     metrics_write_gauge(&out, "ingest_local_queue_depth", "Messages waiting in librdkafka.", "",
                         (double)producer_queue_length(gw->producer));
+    metrics_write_gauge(&out, "ingest_delivery_stalled",
+                        "1 while messages wait with no acknowledgement for --delivery-stall-ms.", "",
+                        producer_delivery_stalled(gw->producer) ? 1 : 0);
+    metrics_write_counter(&out, "ingest_delivery_stalls_total", "Delivery stalls begun.", "",
+                          (double)producer_delivery_stalls(gw->producer));
     metrics_write_gauge(&out, "ingest_jobs_running", "Replay jobs running.", "", (double)job_registry_running(gw->jobs));
     metrics_write_counter(&out, "ingest_jobs_started_total", "Replay jobs started.", "", (double)job_registry_started(gw->jobs));
     metrics_write_gauge(&out, "ingest_kafka_ready", "1 when the topics exist and Kafka answers.", "",

@@ -6,10 +6,15 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "delivery_watch.h"
 #include "kafka_glue.h"
 #include "kafka_probe.h"
 #include "log.h"
 #include "metrics.h"
+#include "timestamp.h"
+
+/* How often the delivery watch looks: a stall is told within this of --delivery-stall-ms. */
+#define DELIVERY_WATCH_INTERVAL_MS 1000
 
 struct producer_s {
     uv_loop_t *loop;
@@ -34,6 +39,10 @@ struct producer_s {
     size_t batch_cap;
 
     kafka_probe_t probe; /* creates the topics once, then checks the events' topic has a leader per partition */
+    uv_timer_t watch_timer; /* looks at delivery_watch every DELIVERY_WATCH_INTERVAL_MS */
+    bool watch_timer_closed;
+    delivery_watch_t watch;
+    uint64_t reports; /* delivery reports served, of every topic */
     bool closing;
     bool topics_created; /* written by the probe thread, read on the loop after it completes */
     bool ready;
@@ -45,6 +54,7 @@ static void on_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
 {
     producer_t *p = opaque;
     (void)rk;
+    p->reports++;
     /* The reference tables' messages are not events: they stay out of the events' latency. */
     for (size_t i = 0; i < p->n_compacted; i++) {
         if (msg->rkt == p->compacted[i]) {
@@ -68,6 +78,26 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
         log_error("kafka_fatal", "%s", fatal);
     } else {
         log_warn("kafka_error", "%s: %s", rd_kafka_err2name(err), reason);
+    }
+}
+
+static void on_watch_timer(uv_timer_t *t)
+{
+    producer_t *p = t->data;
+    int64_t now = timestamp_now_us();
+    int waiting = rd_kafka_outq_len(p->rk);
+    switch (delivery_watch_check(&p->watch, now, waiting, p->reports)) {
+    case DELIVERY_WATCH_STALLED:
+        log_warn("kafka_stalled", "%d message(s) waiting, none acknowledged for %.1f s%s%s", waiting,
+                 (double)delivery_watch_quiet_for(&p->watch, now) / 1e6, p->ready ? "" : ": ",
+                 p->ready ? "" : p->last_error);
+        break;
+    case DELIVERY_WATCH_FLOWING:
+        log_info("kafka_flowing", "delivery reports again after %.1f s without; %d message(s) waiting",
+                 (double)delivery_watch_quiet_for(&p->watch, now) / 1e6, waiting);
+        break;
+    case DELIVERY_WATCH_SAME:
+        break;
     }
 }
 
@@ -203,6 +233,11 @@ producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer
     p->waker = kafka_waker_new(loop, p->main_queue, on_kafka_ready, p);
 
     kafka_probe_start(&p->probe, loop, probe_work, probe_done, p);
+    delivery_watch_init(&p->watch, (int64_t)cfg->delivery_stall_ms * 1000);
+    uv_timer_init(loop, &p->watch_timer);
+    p->watch_timer.data = p;
+    uv_timer_start(&p->watch_timer, on_watch_timer, DELIVERY_WATCH_INTERVAL_MS, DELIVERY_WATCH_INTERVAL_MS);
+    uv_unref((uv_handle_t *)&p->watch_timer); /* a look-out: it keeps nothing running */
     return p;
 }
 
@@ -286,6 +321,16 @@ int producer_queue_length(const producer_t *p)
     return rd_kafka_outq_len(p->rk);
 }
 
+bool producer_delivery_stalled(const producer_t *p)
+{
+    return p->watch.stalled;
+}
+
+uint64_t producer_delivery_stalls(const producer_t *p)
+{
+    return p->watch.stalls;
+}
+
 const struct metrics_histogram_s *producer_latency(const producer_t *p)
 {
     return &p->latency;
@@ -296,12 +341,19 @@ void producer_stop_probing(producer_t *p)
     kafka_probe_stop(&p->probe);
 }
 
+static void on_watch_timer_closed(uv_handle_t *h)
+{
+    producer_t *p = h->data;
+    p->watch_timer_closed = true;
+}
+
 void producer_close(producer_t *p)
 {
     if (p->closing)
         return;
     p->closing = true;
     kafka_probe_close(&p->probe);
+    uv_close((uv_handle_t *)&p->watch_timer, on_watch_timer_closed);
     kafka_waker_close(p->waker);
     p->waker = NULL;
 }
@@ -315,10 +367,10 @@ void producer_free(producer_t *p, int timeout_ms)
     /*
      * A health probe still running on the threadpool uses rk and writes into p: let it finish (its calls are
      * bounded by KAFKA_PROBE_TIMEOUT_MS, and none starts after producer_stop_probing) before destroying both:
-     * rd_kafka_destroy beside it would block until its metadata call timed out. The timer lives in p: its
-     * close callback must have run too (when start-up failed the loop has not run since it was closed).
+     * rd_kafka_destroy beside it would block until its metadata call timed out. The timers live in p: their
+     * close callbacks must have run too (when start-up failed the loop has not run since they were closed).
      */
-    while (!kafka_probe_released(&p->probe))
+    while (!kafka_probe_released(&p->probe) || !p->watch_timer_closed)
         uv_run(p->loop, UV_RUN_ONCE);
     rd_kafka_queue_destroy(p->main_queue);
     rd_kafka_topic_destroy(p->topic);

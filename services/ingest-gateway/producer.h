@@ -3,6 +3,7 @@
  * reports are served on the loop thread (kafka_waker), the dead-letter topic beside the main one,
  * and a health probe that creates the topics when missing and checks the cluster answers. The probe
  * runs on the libuv threadpool, because librdkafka's metadata and admin calls wait for the network.
+ * A delivery watch (delivery_watch.h) tells when messages wait and nothing is acknowledged any more.
  */
 #ifndef INGEST_PRODUCER_H
 #define INGEST_PRODUCER_H
@@ -36,6 +37,7 @@ typedef struct producer_config_s {
     const char *const *compacted_topics;
     size_t n_compacted;
     producer_delivery_cb on_compacted_delivery; /* their delivery reports, instead of on_delivery */
+    long delivery_stall_ms; /* messages waiting this long with no delivery report: logged as kafka_stalled */
 } producer_config_t;
 
 /* @returns a producer (strings in cfg are copied), or NULL with errstr when the configuration is rejected. */
@@ -81,6 +83,10 @@ bool producer_is_ready(const producer_t *p);
 const char *producer_last_error(const producer_t *p);
 /* Messages waiting in librdkafka (queued or in flight). */
 int producer_queue_length(const producer_t *p);
+/* True while messages wait with no delivery report for delivery_stall_ms (kafka_stalled until kafka_flowing). */
+bool producer_delivery_stalled(const producer_t *p);
+/* Stalls begun since start. */
+uint64_t producer_delivery_stalls(const producer_t *p);
 /* Produce-to-acknowledgement latency of delivered messages, seconds. */
 const struct metrics_histogram_s *producer_latency(const producer_t *p);
 

@@ -53,11 +53,12 @@ def main():
                     raise
 
             def tell_stalled():
-                """Whether the job or librdkafka stopped: the job's counts, librdkafka's queue and its
-                idempotence log (the eos debug lines), before the log tails."""
+                """Whether the job or librdkafka stopped: the job's counts, librdkafka's queue, its idempotence
+                log (the eos debug lines) and the gateway's kafka_stalled, before the log tails."""
                 queued = [ln for ln in gw.get("/metrics")[2].decode().splitlines()
                           if ln.startswith("ingest_local_queue_depth")]
-                eos = [ln for ln in gw.log().splitlines() if '"librdkafka"' in ln and "FAIL:" not in ln]
+                eos = [ln for ln in gw.log().splitlines()
+                       if ('"librdkafka"' in ln and "FAIL:" not in ln) or '"kafka_stalled"' in ln]
                 sys.stderr.write(f"--- stalled: job {json.dumps(job())}\n--- {queued}\n"
                                  f"--- gateway's librdkafka lines (last 40 of {len(eos)}):\n" +
                                  "\n".join(eos[-40:]) + "\n")
