@@ -178,21 +178,38 @@ static uint64_t probe_done(void *data)
     return p->ready ? KAFKA_PROBE_INTERVAL_READY_MS : KAFKA_PROBE_INTERVAL_NOT_READY_MS;
 }
 
-producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer_delivery_cb on_delivery,
-                         producer_drained_cb on_drained, void *data, char *errstr, size_t errstr_size)
+size_t producer_default_properties(int librdkafka_version, const kafka_property_t **out)
 {
     /*
-     * Defaults chosen for throughput on acks=all with bounded memory; every one can be overridden with -X,
-     * which is applied after them. Idempotence keeps retries from duplicating or reordering.
+     * Chosen for throughput on acks=all with bounded memory; every one can be overridden with -X, which is
+     * applied after them. Idempotence keeps retries from duplicating or reordering.
+     *
+     * Before librdkafka 2.3.0 (Debian 12 ships 2.0.2) an idempotent producer could fail for good when a
+     * partition leader died under it: a request in flight then is "possibly persisted", librdkafka moved its
+     * next expected sequence past it, and when the request behind it came back out of order it raised a fatal
+     * "sequence desynchronization" error (librdkafka #4438), after which nothing is produced again. It takes a
+     * second request in flight to the same broker; with one, the retry of the first is the next the broker
+     * sees. Batches of up to 1 MB keep one request per broker as fast as five here.
      */
     static const kafka_property_t defaults[] = {
         {"enable.idempotence", "true"},  {"acks", "all"},
         {"linger.ms", "5"},              {"batch.num.messages", "10000"},
         {"batch.size", "1000000"},       {"queue.buffering.max.messages", "100000"},
         {"queue.buffering.max.kbytes", "65536"},
+        {"max.in.flight.requests.per.connection", "1"}, /* last: only before 2.3.0 */
     };
-    rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap_servers, "ingest-gateway", defaults,
-                                           sizeof(defaults) / sizeof(defaults[0]), cfg->kafka_props, errstr, errstr_size);
+    size_t n = sizeof(defaults) / sizeof(defaults[0]);
+    *out = defaults;
+    return librdkafka_version < PRODUCER_LIBRDKAFKA_SEQUENCE_FIX ? n : n - 1;
+}
+
+producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer_delivery_cb on_delivery,
+                         producer_drained_cb on_drained, void *data, char *errstr, size_t errstr_size)
+{
+    const kafka_property_t *defaults;
+    size_t n_defaults = producer_default_properties(rd_kafka_version(), &defaults);
+    rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap_servers, "ingest-gateway", defaults, n_defaults,
+                                           cfg->kafka_props, errstr, errstr_size);
     if (conf == NULL)
         return NULL;
 

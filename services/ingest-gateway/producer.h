@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "kafka_glue.h"
 
 typedef struct producer_s producer_t;
 
@@ -40,6 +41,13 @@ typedef struct producer_config_s {
     long delivery_stall_ms; /* messages waiting this long with no delivery report: logged as kafka_stalled */
 } producer_config_t;
 
+/* The first librdkafka whose idempotent producer survives a leader dying under several requests in flight. */
+#define PRODUCER_LIBRDKAFKA_SEQUENCE_FIX 0x020300ff
+/*
+ * The librdkafka properties the producer sets before -X, for that librdkafka version (rd_kafka_version()):
+ * before PRODUCER_LIBRDKAFKA_SEQUENCE_FIX, one request in flight per broker. @returns how many, *out the table.
+ */
+size_t producer_default_properties(int librdkafka_version, const kafka_property_t **out);
 /* @returns a producer (strings in cfg are copied), or NULL with errstr when the configuration is rejected. */
 producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer_delivery_cb on_delivery,
                          producer_drained_cb on_drained, void *data, char *errstr, size_t errstr_size);
