@@ -115,6 +115,13 @@ static void stop_job(replay_job_t *job, void *data)
     replay_job_stop(job);
 }
 
+/* Nothing can be produced any more: the replays stop where they are, their counts say what became of each line. */
+static void on_producer_fatal(void *data)
+{
+    gateway_t *gw = data;
+    job_registry_each(gw->jobs, stop_job, NULL);
+}
+
 void gateway_begin_shutdown(gateway_t *gw)
 {
     if (gw->shutting_down)
@@ -213,7 +220,8 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, char *errstr, size_t errstr_si
                             (const char *const *)gw->reference_topics,
                             REFERENCE_KINDS,
                             on_reference_delivery,
-                            gw->cfg.delivery_stall_ms};
+                            gw->cfg.delivery_stall_ms,
+                            on_producer_fatal};
     gw->producer = producer_new(loop, &pc, on_delivery, on_drained, gw, errstr, errstr_size);
     if (gw->producer == NULL)
         return -1;

@@ -295,8 +295,13 @@ static void on_reference(h2o_req_t *req, void *data)
 
 static void on_healthz(h2o_req_t *req, void *data)
 {
-    (void)data;
-    http_send_envelope(req, 200, false, "healthz", NULL);
+    gateway_t *gw = data;
+    /* A producer failed for good is only mended by a new process: this is what tells the supervisor. */
+    const char *fatal = producer_fatal_error(gw->producer);
+    if (fatal != NULL)
+        http_send_error(req, 503, "%s", fatal);
+    else
+        http_send_envelope(req, 200, false, "healthz", NULL);
 }
 
 static void on_readyz(h2o_req_t *req, void *data)
@@ -328,6 +333,8 @@ static void on_metrics(h2o_req_t *req, void *data)
                           (double)t.dead_letters_delivered);
     metrics_write_gauge(&out, "ingest_local_queue_depth", "Messages waiting in librdkafka.", "",
                         (double)producer_queue_length(gw->producer));
+    metrics_write_gauge(&out, "ingest_kafka_fatal", "1 once the producer failed for good (see /healthz).", "",
+                        producer_fatal_error(gw->producer) != NULL ? 1 : 0);
     metrics_write_gauge(&out, "ingest_delivery_stalled",
                         "1 while messages wait with no acknowledgement for --delivery-stall-ms.", "",
                         producer_delivery_stalled(gw->producer) ? 1 : 0);

@@ -48,6 +48,8 @@ struct producer_s {
     bool ready;
     char probe_error[256]; /* written by the probe thread, copied to last_error on the loop */
     char last_error[256];
+    char fatal_error[320]; /* set once librdkafka's fatal error came: the producer is done for */
+    producer_fatal_cb on_fatal;
 };
 
 static void on_dr_msg(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
@@ -73,9 +75,21 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
     (void)rk;
     /* librdkafka reports transient connection errors here and retries by itself; only fatal ones stop it. */
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        char fatal[256];
-        rd_kafka_fatal_error(p->rk, fatal, sizeof(fatal));
-        log_error("kafka_fatal", "%s", fatal);
+        if (p->fatal_error[0] != '\0')
+            return;
+        char reason_of_fatal[200];
+        rd_kafka_fatal_error(p->rk, reason_of_fatal, sizeof(reason_of_fatal));
+        snprintf(p->fatal_error, sizeof(p->fatal_error), "the Kafka producer failed for good (a restart gives a new "
+                 "one): %s", reason_of_fatal);
+        log_error("kafka_fatal", "%s", reason_of_fatal);
+        /*
+         * librdkafka sends nothing more, and what waits in its queues would wait until message.timeout.ms (5 min)
+         * with a synchronous /produce waiting for it. Failed now, never sent, so surely not on the topic; what is in
+         * flight gets its broker's answer as usual.
+         */
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE);
+        if (p->on_fatal != NULL)
+            p->on_fatal(p->data);
     } else {
         log_warn("kafka_error", "%s: %s", rd_kafka_err2name(err), reason);
     }
@@ -240,6 +254,7 @@ producer_t *producer_new(uv_loop_t *loop, const producer_config_t *cfg, producer
     p->dlq_topic = rd_kafka_topic_new(p->rk, p->dlq_topic_name, NULL);
     p->n_compacted = cfg->n_compacted;
     p->on_compacted_delivery = cfg->on_compacted_delivery;
+    p->on_fatal = cfg->on_fatal;
     p->compacted = xcalloc(p->n_compacted + 1, sizeof(*p->compacted));
     p->compacted_names = xcalloc(p->n_compacted + 1, sizeof(*p->compacted_names));
     for (size_t i = 0; i < p->n_compacted; i++) {
@@ -325,12 +340,19 @@ int producer_send_dead_letter(producer_t *p, const char *line, size_t line_len, 
 
 bool producer_is_ready(const producer_t *p)
 {
-    return p->ready;
+    return p->ready && p->fatal_error[0] == '\0';
 }
 
 const char *producer_last_error(const producer_t *p)
 {
+    if (p->fatal_error[0] != '\0')
+        return p->fatal_error;
     return p->ready ? "" : p->last_error;
+}
+
+const char *producer_fatal_error(const producer_t *p)
+{
+    return p->fatal_error[0] != '\0' ? p->fatal_error : NULL;
 }
 
 int producer_queue_length(const producer_t *p)

@@ -27,6 +27,8 @@ typedef void (*producer_delivery_cb)(void *opaque, rd_kafka_resp_err_t err, void
 /* Called on the loop thread after a batch of delivery reports: the local queue has room again. */
 typedef void (*producer_drained_cb)(void *data);
 
+/* Called on the loop thread once, when librdkafka's producer failed for good (producer_fatal_error says why). */
+typedef void (*producer_fatal_cb)(void *data);
 typedef struct producer_config_s {
     const char *bootstrap_servers;
     const char *topic;
@@ -39,6 +41,7 @@ typedef struct producer_config_s {
     size_t n_compacted;
     producer_delivery_cb on_compacted_delivery; /* their delivery reports, instead of on_delivery */
     long delivery_stall_ms; /* messages waiting this long with no delivery report: logged as kafka_stalled */
+    producer_fatal_cb on_fatal; /* may be NULL */
 } producer_config_t;
 
 /* The first librdkafka whose idempotent producer survives a leader dying under several requests in flight. */
@@ -89,6 +92,11 @@ int producer_send_dead_letter(producer_t *p, const char *line, size_t line_len, 
 bool producer_is_ready(const producer_t *p);
 /* Why the producer is not ready (a sentence), or "" when it is. */
 const char *producer_last_error(const producer_t *p);
+/*
+ * NULL, or the sentence saying librdkafka's producer failed for good (a fatal error: it produces nothing again;
+ * the messages it still queued were failed at once). Only a new process gets a new producer.
+ */
+const char *producer_fatal_error(const producer_t *p);
 /* Messages waiting in librdkafka (queued or in flight). */
 int producer_queue_length(const producer_t *p);
 /* True while messages wait with no delivery report for delivery_stall_ms (kafka_stalled until kafka_flowing). */

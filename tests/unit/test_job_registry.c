@@ -18,7 +18,7 @@ static producer_t *unreachable_producer(uv_loop_t *loop)
     static char *keys[] = {"message.timeout.ms", "log_level"};
     static char *values[] = {"50", "0"};
     static config_kv_t props = {keys, values, 2};
-    producer_config_t pc = {"127.0.0.1:1", "test-registry", "test-registry.dlq", 1, 1, &props, NULL, 0, NULL, 10000};
+    producer_config_t pc = {"127.0.0.1:1", "test-registry", "test-registry.dlq", 1, 1, &props, NULL, 0, NULL, 10000, NULL};
     char err[256];
     producer_t *p = producer_new(loop, &pc, on_delivery, NULL, NULL, err, sizeof(err));
     ASSERT(p != NULL);

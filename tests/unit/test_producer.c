@@ -20,7 +20,7 @@ static void test_free_before_the_loop_ran(void)
     static char *keys[] = {"log_level"};
     static char *values[] = {"0"};
     static config_kv_t props = {keys, values, 1};
-    producer_config_t pc = {"127.0.0.1:1", "test-producer", "test-producer.dlq", 1, 1, &props, NULL, 0, NULL, 10000};
+    producer_config_t pc = {"127.0.0.1:1", "test-producer", "test-producer.dlq", 1, 1, &props, NULL, 0, NULL, 10000, NULL};
     char err[256];
     producer_t *p = producer_new(&loop, &pc, on_delivery, NULL, NULL, err, sizeof(err));
     ASSERT(p != NULL);
