@@ -88,9 +88,52 @@ def read_routes(path: str):
     return lines, good, bad
 
 
+def topic_offsets(bootstrap: str, topic: str, timeout: float = 60.0):
+    """{partition: (first offset held, next offset to be written)} as the broker answers (kcat -Q with the
+    logical timestamps -2 and -1), for every partition of topic ({} when it has none)."""
+    import re
+    import subprocess
+    meta = subprocess.run(["kcat", "-L", "-b", bootstrap, "-t", topic], check=True, capture_output=True,
+                          timeout=timeout).stdout.decode()
+    partitions = sorted(int(p) for p in re.findall(r"partition (\d+), leader", meta))
+    if not partitions:
+        return {}
+
+    def query(logical):
+        argv = ["kcat", "-Q", "-b", bootstrap]
+        for p in partitions:
+            argv += ["-t", f"{topic}:{p}:{logical}"]
+        out = subprocess.run(argv, check=True, capture_output=True, timeout=timeout).stdout.decode()
+        return {int(p): int(o) for p, o in re.findall(r"\[(\d+)\] offset (-?\d+)", out)}
+    first, end = query(-2), query(-1)
+    return {p: (first[p], end[p]) for p in partitions}
+
+
+def read_whole_topic(bootstrap: str, topic: str, read, partition_of, timeout: float = 120.0, attempts: int = 3):
+    """read() -> records of topic (partition_of(record) their partition), read again until every partition gave at
+    least as many as the broker held before the read (kcat -e stops at what it takes for every partition's end;
+    this holds it to the broker's count). AssertionError with both counts if it never does."""
+    import collections
+    held = {p: end - first for p, (first, end) in topic_offsets(bootstrap, topic, timeout).items()}
+    got = {}
+    for _ in range(attempts):
+        records = read()
+        got = collections.Counter(partition_of(r) for r in records)
+        if all(got[p] >= n for p, n in held.items()):
+            return records
+    raise AssertionError(f"kcat read {dict(sorted(got.items()))} messages per partition of {topic} in {attempts} "
+                         f"tries; the broker holds {held}")
+
+
 def consume_binary(bootstrap: str, topic: str, timeout: float = 120.0):
     """Every message of topic as (partition, offset, key bytes or None, value bytes or None), read with kcat
-    in a binary-safe format: "<partition> <offset> <key length> <key><4-byte big-endian value length><value>"."""
+    in a binary-safe format: "<partition> <offset> <key length> <key><4-byte big-endian value length><value>",
+    and held to the broker's own count of each partition (read_whole_topic)."""
+    return read_whole_topic(bootstrap, topic, lambda: _consume_binary_once(bootstrap, topic, timeout),
+                            lambda m: m[0], timeout)
+
+
+def _consume_binary_once(bootstrap: str, topic: str, timeout: float):
     import subprocess
     out = subprocess.run(
         # fetch.wait.max.ms: -e exits at the end of every partition, and the broker's default 500 ms wait for

@@ -122,10 +122,15 @@ def kcat_consume(topic, fmt="%s\n", timeout=120, binary=False, bootstrap_servers
 
 
 def kcat_count(topic, timeout=120, bootstrap_servers=None):
-    """Number of messages on topic, over all partitions; 0 when the topic does not exist."""
+    """Number of messages on topic, over all partitions, read with kcat and held to the broker's count of each
+    partition (avro_check.read_whole_topic); 0 when the topic does not exist."""
+    import avro_check
     if topic_partitions(topic, bootstrap_servers=bootstrap_servers) == 0:
         return 0
-    return kcat_consume(topic, "%o\n", timeout, binary=True, bootstrap_servers=bootstrap_servers).count(b"\n")
+    return len(avro_check.read_whole_topic(
+        bootstrap_servers or bootstrap(), topic,
+        lambda: kcat_consume(topic, "%p\n", timeout, binary=True, bootstrap_servers=bootstrap_servers).split(),
+        int, timeout))
 
 
 def kcat_produce(topic, values, key=None, partition=None, timeout=120, bootstrap_servers=None):
