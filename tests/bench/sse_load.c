@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ typedef struct client_s {
     size_t len, cap;
     double sent[SENT_RING]; /* poll mode: when each request in flight was sent */
     unsigned sent_head, sent_tail;
+    bool answered; /* stream mode: the response's status line was read, and was 200 */
 } client_t;
 
 static record_t *records;
@@ -107,9 +109,29 @@ static void send_all(int fd, const char *req, size_t len)
         die("write");
 }
 
+/*
+ * Every answer must be a 200: a client counting the states of 429s or 503s would time the wrong thing.
+ * @returns false while fewer bytes than a status line's start have arrived.
+ */
+static bool check_status(const char *head, size_t len, uint32_t index)
+{
+    static const char ok[] = "HTTP/1.1 200 ";
+    if (len < sizeof(ok) - 1)
+        return false;
+    if (memcmp(head, ok, sizeof(ok) - 1) != 0) {
+        const char *eol = memchr(head, '\r', len);
+        fprintf(stderr, "sse_load: client %u: the service answered \"%.*s\", not 200\n", index,
+                (int)(eol != NULL ? eol - head : (ptrdiff_t)len), head);
+        exit(1);
+    }
+    return true;
+}
+
 /* Stream mode: every "id: " line of the messages read so far. */
 static void parse_stream(client_t *c, uint32_t index, double t)
 {
+    if (!c->answered && !(c->answered = check_status(c->buf, c->len, index)))
+        return;
     size_t start = 0;
     for (;;) {
         char *id = memmem(c->buf + start, c->len - start, "\nid: ", 5);
@@ -160,6 +182,7 @@ static void parse_answers(client_t *c, uint32_t index, double t)
         size_t total = head_len + 4 + body;
         if (c->len - start < total)
             break;
+        check_status(c->buf + start, head_len, index);
         const char *etag = header(c->buf + start, head_len, "etag", &vlen);
         if (etag != NULL) {
             while (vlen > 0 && (*etag == 'W' || *etag == '/' || *etag == '"'))
