@@ -1,7 +1,7 @@
 """Draws the benchmarks' JSON lines (one figure per line, bench_util.figure) as SVG, with no library:
   ratios.svg   every figure against its peer (ratio > 1: better than the peer), one bar each;
   scaling.svg  the figures measured at several sizes of the work (names with _1x_, _10x_, _50x_ or
-               _<n>_connections), ours and the peer's, against the size;
+               _<n>_connections or _<n>_subscribers), ours and the peer's, against the size;
   table.md     the figures as a Markdown table, with the machine and the date of each benchmark's run.
   report.py DIR               draws DIR/*.jsonl into DIR
   report.py --stamp FILE      adds this machine and the time to FILE's first line (a {"meta": ...} object)"""
@@ -86,10 +86,12 @@ def series(figures):
     """{metric: [(size, ours, peer, unit)]} for the figures measured at several sizes."""
     out = {}
     for f in figures:
-        m = re.match(r"(.*?)_(\d+)x_(.*)$", f["name"]) or re.match(r"(.*?)_(\d+)_connections()$", f["name"])
+        m = re.match(r"(.*?)_(\d+)x_(.*)$", f["name"]) or re.match(r"(.*?)_(\d+)_(connections|subscribers)$",
+                                                                   f["name"])
         if m is None:
             continue
-        key = f"{m.group(1)} {m.group(3)}".strip() + (" (by connections)" if "connections" in f["name"] else "")
+        by = m.group(3) if m.group(3) in ("connections", "subscribers") else None
+        key = f"{m.group(1)} (by {by})" if by else f"{m.group(1)} {m.group(3)}".strip()
         out.setdefault(key, []).append((int(m.group(2)), f["value"], f["peer_value"], f["unit"], f["peer"]))
     return {k: sorted(v) for k, v in out.items() if len(v) > 1}
 

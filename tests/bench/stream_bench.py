@@ -8,7 +8,8 @@ or a newer one, minus the first client's time (the stream writes to every subscr
 so the first one is within a millisecond of the change coalesced; a poller waits for its next poll). Figures:
 that delay's p99 and maximum, the share of clients that saw every state, and the query-service's RSS growth per
 client. The clients are tests/bench/sse_load.c (one C process, one epoll set), so their clock measures the service
-rather than themselves. Prints one JSON object per figure."""
+rather than themselves. Measured at each count of BENCH_SUBSCRIBERS (largest first, the headline figures' count),
+in one query-service, to show how the delay grows with the subscribers. Prints one JSON object per figure."""
 import json
 import os
 import resource
@@ -20,7 +21,9 @@ import types
 import bench_util as b  # first: puts tests/integration on sys.path
 import harness as h  # noqa: E402
 
-SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "10000"))
+# The headline figures are the largest count's; the smaller ones show how the delay grows with the subscribers.
+SWEEP = sorted((int(x) for x in os.environ.get("BENCH_SUBSCRIBERS", "10000,5000,2500").split(",")), reverse=True)
+SUBSCRIBERS = SWEEP[0]
 RATE = int(os.environ.get("BENCH_RATE", "20000"))
 INTERVAL_MS = 250
 SETTLE_S = 3
@@ -100,9 +103,9 @@ def p(values, q):
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
-def measure_stream(q, tmp):
+def measure_stream(q, tmp, n):
     base = rss_kb(q.pid)
-    clients = Clients(q, "stream", "/stream/top10_source_airport", SUBSCRIBERS, tmp)
+    clients = Clients(q, "stream", "/stream/top10_source_airport", n, tmp)
     time.sleep(SETTLE_S)
     grown = rss_kb(q.pid) - base
     fanout_before = b.histogram(q, "query_stream_fanout_seconds")
@@ -115,13 +118,13 @@ def measure_stream(q, tmp):
     states, delays, complete = delays_and_coverage(subs, start, end - 1.0)
     busiest = max(sum(1 for t, _ in c.seen if start <= t < end) for c in subs) / (end - start)
     return {"updates": len(states), "busiest_messages_per_s": busiest, "p99_ms": p(delays, 0.99) * 1000,
-            "max_ms": max(delays) * 1000, "complete": complete, "rss_kb_per_client": grown / SUBSCRIBERS,
+            "max_ms": max(delays) * 1000, "complete": complete, "rss_kb_per_client": grown / n,
             "server_fanout_p99_ms": b.quantile(fanout_before, fanout_after, 0.99) * 1000}
 
 
-def measure_polling(q, tmp):
+def measure_polling(q, tmp, n):
     base = rss_kb(q.pid)
-    clients = Clients(q, "poll", "/top10_source_airport", SUBSCRIBERS, tmp, INTERVAL_MS)
+    clients = Clients(q, "poll", "/top10_source_airport", n, tmp, INTERVAL_MS)
     time.sleep(SETTLE_S)
     grown = rss_kb(q.pid) - base
     start = time.monotonic()
@@ -132,7 +135,7 @@ def measure_polling(q, tmp):
     polls = sum(1 for c in pollers for t, _ in c.seen if start <= t < end)
     return {"polls_per_s": polls / (end - start), "p99_ms": p(delays, 0.99) * 1000, "max_ms": max(delays) * 1000,
             "response_p99_ms": p(responses, 0.99) * 1000, "states": len(states), "complete": complete,
-            "rss_kb_per_client": grown / SUBSCRIBERS}
+            "rss_kb_per_client": grown / n}
 
 
 def main():
@@ -150,8 +153,12 @@ def main():
         h.check(st in (200, 202), body)
         job = json.loads(body)["data"][0]["id"]
         h.wait_until(lambda: b.applied(q) > FILL_EVENTS, 120, 0.5, "the recent events' ring full")
-        stream = measure_stream(q, tmp)
-        polling = measure_polling(q, tmp)
+        # The largest count first, on a heap no client has grown yet: the RSS growth is measured there only.
+        stream = measure_stream(q, tmp, SUBSCRIBERS)
+        polling = measure_polling(q, tmp, SUBSCRIBERS)
+        sweep = {SUBSCRIBERS: (stream, polling)}
+        for n in SWEEP[1:]:
+            sweep[n] = (measure_stream(q, tmp, n), measure_polling(q, tmp, n))
         gw.request("DELETE", "/jobs/" + job)
         label = f"{SUBSCRIBERS} clients at {RATE} events/s"
         print(json.dumps({"stream": stream, "polling": polling, "clients": SUBSCRIBERS, "rate": RATE}), flush=True)
@@ -171,6 +178,12 @@ def main():
                  "pollers that saw every state first seen in their window (%)", polling["complete"] * 100)
         b.figure("stream_rss_growth_per_subscriber", stream["rss_kb_per_client"], "KB",
                  "RSS growth per polling connection", polling["rss_kb_per_client"], higher_is_better=False)
+        for n, (st, po) in sorted(sweep.items()):
+            h.check(st["complete"] == 1.0, f"{n} subscribers: {st['complete']:.1%} received every update")
+            b.figure(f"stream_change_to_client_p99_{n}_subscribers", st["p99_ms"], "ms",
+                     "the same clients polling", po["p99_ms"], higher_is_better=False)
+            b.figure(f"stream_server_fanout_p99_{n}_subscribers", st["server_fanout_p99_ms"], "ms",
+                     "change to client p99, same run", st["p99_ms"], higher_is_better=False)
     finally:
         q.stop()
         gw.stop()
