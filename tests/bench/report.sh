@@ -10,6 +10,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 dir=${REPORT_DIR:-results/bench}
 mkdir -p "$dir"
 if [ "${1:-}" != "--draw" ]; then
+    # The code a run measures is the tree at its start: a figure stamped with a commit must come from that
+    # commit, so changes not committed yet (outside the reports) are said in the stamp.
+    release=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+    if [ -n "$(git status --porcelain --untracked-files=no -- . ":(exclude)docs/bench" ":(exclude)$dir" 2>/dev/null)" ]; then
+        release="$release+uncommitted"
+    fi
+    export BENCH_RELEASE=$release
     for bench in ${BENCHES:-ingest e2e query}; do
         echo "report: running tests/bench/$bench.sh" >&2
         tests/bench/"$bench".sh > "$dir/$bench.jsonl.new"
