@@ -510,6 +510,9 @@ static void on_metrics(h2o_req_t *req, void *data)
     metrics_write_gauge(&out, "query_state_bytes", "Approximate bytes held by the views.", "", (double)st->state_bytes);
     metrics_write_gauge(&out, "query_ready", "1 once restored and caught up.", "", query_is_ready(q) ? 1 : 0);
     metrics_write_counter(&out, "query_snapshots_written_total", "Snapshots written.", "", (double)q->snapshots_written);
+    metrics_write_histogram(&out, "query_snapshot_pause_seconds",
+                            "The event loop's pause for each periodic snapshot: the fork of the child writing it.",
+                            &q->snapshot_pause_seconds);
     metrics_write_counter(&out, "query_fetch_kicks_total",
                           "Fetcher wake-ups sent while the prefetch queue was dry and a partition lagged.", "",
                           (double)consumer_fetch_kicks(q->consumer));

@@ -15,6 +15,7 @@
 #include "evicted_log.h"
 #include "results_csv.h"
 #include "snapshot.h"
+#include "snapshot_child.h"
 #include "timestamp.h"
 
 size_t query_config_options(query_config_t *cfg, config_option_t *out, size_t max)
@@ -137,13 +138,12 @@ static void query_note_current(query_t *q)
         q->current_at_us = timestamp_now_us();
 }
 
-/* The views and what goes with them, for a snapshot. */
-static void query_serialize_snapshot(query_t *q, buf_t *out)
+/* The views and what goes with them, as they are now: a snapshot's state. */
+static snapshot_state_t query_snapshot_state(query_t *q)
 {
     query_note_current(q);
     q->snapshot_evicted.file_len = evicted_log_state(q->evicted, &q->snapshot_evicted.pending);
-    snapshot_state_t s = {q->views, q->cfg.topic, q->snapshot_evicted, q->current_at_us};
-    snapshot_serialize(&s, out);
+    return (snapshot_state_t){q->views, q->cfg.topic, q->snapshot_evicted, q->current_at_us};
 }
 
 static void snapshot_work(uv_work_t *req)
@@ -156,16 +156,13 @@ static void snapshot_work(uv_work_t *req)
 static void query_final_snapshot(query_t *q);
 static void on_final_written(void *data);
 
-static void snapshot_done(uv_work_t *req, int status)
+/* A snapshot ended, written by the child or the threadpool. error: "" written, else why not; NULL cancelled. */
+static void snapshot_finished(query_t *q, const char *error, uint64_t bytes)
 {
-    query_t *q = req->data;
     q->snapshot_running = false;
-    size_t len = q->snapshot_buf.len;
-    /* Megabytes every few seconds: given back between snapshots rather than held (serializing refills it). */
-    buf_free(&q->snapshot_buf);
-    if (status == 0 && q->snapshot_error[0] != '\0')
-        log_error("snapshot_failed", "%s%s", q->final_snapshot_queued ? "final snapshot: " : "", q->snapshot_error);
-    else if (status == 0)
+    if (error != NULL && error[0] != '\0')
+        log_error("snapshot_failed", "%s%s", q->final_snapshot_queued ? "final snapshot: " : "", error);
+    else if (error != NULL)
         q->snapshots_written++;
     if (!q->shutting_down)
         return;
@@ -173,9 +170,32 @@ static void snapshot_done(uv_work_t *req, int status)
         query_final_snapshot(q); /* the periodic one ended: now the final one */
         return;
     }
-    if (status == 0 && q->snapshot_error[0] == '\0')
-        log_info("snapshot_written", "final snapshot: %zu bytes", len);
+    if (error != NULL && error[0] == '\0')
+        log_info("snapshot_written", "final snapshot: %llu bytes", (unsigned long long)bytes);
     on_final_written(q);
+}
+
+static void snapshot_done(uv_work_t *req, int status)
+{
+    query_t *q = req->data;
+    size_t len = q->snapshot_buf.len;
+    /* Megabytes every few seconds: given back between snapshots rather than held (serializing refills it). */
+    buf_free(&q->snapshot_buf);
+    snapshot_finished(q, status == 0 ? q->snapshot_error : NULL, len);
+}
+
+static void on_snapshot_child_done(const char *error, uint64_t bytes, void *data)
+{
+    snapshot_finished(data, error, bytes);
+}
+
+/* The state serialized on the loop, written on the threadpool. */
+static void query_snapshot_on_threadpool(query_t *q, const snapshot_state_t *s)
+{
+    snapshot_serialize(s, &q->snapshot_buf);
+    q->snapshot_running = true;
+    q->snapshot_work.data = q;
+    uv_queue_work(q->loop, &q->snapshot_work, snapshot_work, snapshot_done);
 }
 
 /*
@@ -186,10 +206,8 @@ static void snapshot_done(uv_work_t *req, int status)
 static void query_final_snapshot(query_t *q)
 {
     q->final_snapshot_queued = true;
-    query_serialize_snapshot(q, &q->snapshot_buf);
-    q->snapshot_running = true;
-    q->snapshot_work.data = q;
-    uv_queue_work(q->loop, &q->snapshot_work, snapshot_work, snapshot_done);
+    snapshot_state_t s = query_snapshot_state(q);
+    query_snapshot_on_threadpool(q, &s);
     results_csv_close(q->csv, on_final_written, q);
     q->csv = NULL;
     evicted_log_close(q->evicted, on_final_written, q);
@@ -202,11 +220,18 @@ static void on_snapshot_timer(uv_timer_t *t)
     uint64_t version = views_version(q->views);
     if (q->snapshot_running || version == q->snapshot_version)
         return;
-    query_serialize_snapshot(q, &q->snapshot_buf);
+    uint64_t started_ns = uv_hrtime();
+    snapshot_state_t s = query_snapshot_state(q);
     q->snapshot_version = version;
-    q->snapshot_running = true;
-    q->snapshot_work.data = q;
-    uv_queue_work(q->loop, &q->snapshot_work, snapshot_work, snapshot_done);
+    char errstr[256];
+    if (snapshot_child_start(&q->snapshot_child, q->loop, &s, q->cfg.state_dir, on_snapshot_child_done, q, errstr,
+                             sizeof(errstr)) == 0) {
+        q->snapshot_running = true;
+    } else {
+        log_warn("snapshot_fork_failed", "%s: the views are copied on the event loop instead", errstr);
+        query_snapshot_on_threadpool(q, &s);
+    }
+    metrics_histogram_observe(&q->snapshot_pause_seconds, (double)(uv_hrtime() - started_ns) / 1e9);
 }
 
 /*
@@ -377,6 +402,7 @@ int query_start(query_t *q, uv_loop_t *loop, char *errstr, size_t errstr_size)
         return -1;
     }
     metrics_histogram_init_latency(&q->latency);
+    metrics_histogram_init_latency(&q->snapshot_pause_seconds);
     if (make_dir(q->cfg.state_dir, errstr, errstr_size) != 0 || make_dir(q->cfg.results_dir, errstr, errstr_size) != 0)
         return -1;
     q->codec = route_codec_new(errstr, errstr_size);

@@ -18,6 +18,7 @@
 #include "push.h"
 #include "reference_feed.h"
 #include "snapshot.h"
+#include "snapshot_child.h"
 #include "tables.h"
 #include "views.h"
 
@@ -90,6 +91,8 @@ typedef struct query_s {
     bool snapshot_running;
     uint64_t snapshot_version;
     uint64_t snapshots_written;
+    metrics_histogram_t snapshot_pause_seconds; /* the loop's pause for each periodic snapshot */
+    snapshot_child_t snapshot_child;            /* the periodic snapshot's writer */
     char snapshot_error[256];
 
     /* CSV results (results_csv.c) and equipment_windows.csv (evicted_log.c, part of the state). */
