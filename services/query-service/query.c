@@ -199,9 +199,9 @@ static void query_snapshot_on_threadpool(query_t *q, const snapshot_state_t *s)
 }
 
 /*
- * The state as it is now, written on the threadpool like the periodic ones; then the CSV writers finish their files
- * (equipment_windows.csv appends the rows this snapshot counts as pending: a restart cuts the file back to the
- * length it recorded and appends them again).
+ * The state as it is now, copied on the loop (it serves nothing more) and written on the threadpool; then the CSV
+ * writers finish their files (equipment_windows.csv appends the rows this snapshot counts as pending: a restart
+ * cuts the file back to the length it recorded and appends them again).
  */
 static void query_final_snapshot(query_t *q)
 {
