@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,11 +14,14 @@
 #include "buf.h"
 
 /* In the child: the state as it was at the fork, serialized and written; the result down the pipe; nothing else. */
-static void run_child(int result_fd, const snapshot_state_t *state, const char *dir, pid_t parent)
+static void run_child(int result_fd, const snapshot_state_t *state, const char *dir, pid_t parent,
+                      const sigset_t *unblocked)
 {
-    /* A signal for the parent must not reach libuv's handlers here: their pipe is the parent's too. */
+    /* A signal for the child must not reach libuv's handlers here: their pipe is the parent's too. They were
+     * blocked across the fork, so none arrived before this. */
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
+    sigprocmask(SIG_SETMASK, unblocked, NULL);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1); /* the parent died before the line above */
@@ -113,16 +117,22 @@ int snapshot_child_start(snapshot_child_t *c, uv_loop_t *loop, const snapshot_st
         return -1;
     }
     pid_t parent = getpid();
+    sigset_t blocked, unblocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &blocked, &unblocked);
     pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        run_child(fds[1], state, dir, parent, &unblocked);
+    }
+    pthread_sigmask(SIG_SETMASK, &unblocked, NULL); /* one sent to the parent meanwhile is delivered now */
     if (pid < 0) {
         snprintf(errstr, errstr_size, "snapshot: fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
         return -1;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        run_child(fds[1], state, dir, parent);
     }
     close(fds[1]);
     c->pid = pid;

@@ -2,13 +2,14 @@
  * snapshot_child: a snapshot written by a child process, as redis writes its RDB file (BGSAVE). fork() gives the
  * child a copy-on-write image of the parent's memory at that instant, so the child serializes and writes a state
  * that cannot move under it while the loop goes straight back to its events: the loop pauses for the fork (page
- * tables, about a millisecond for this service's heap), not for the copy of the views (10 to 25 ms at 20 MB of
+ * tables, about 2 ms for this service's heap), not for the copy of the views (10 to 25 ms at 20 MB of
  * state, every --snapshot-interval-ms, which every event arriving meanwhile waited for).
  *
  * The child touches its image of the state, the heap (glibc's malloc is fork-safe) and the state directory, and
- * ends with _exit: no stdio, no Kafka, no loop. Its result comes back through a pipe the loop watches; it dies
- * with its parent (PR_SET_PDEATHSIG). One child at a time; the owner waits for on_done before starting another
- * and before closing the loop.
+ * ends with _exit: no stdio, no Kafka, no loop. SIGTERM and SIGINT are blocked across the fork and reset in the
+ * child before it can take one: libuv's handlers would write to the parent's signal pipe. Its result comes back
+ * through a pipe the loop watches; it dies with its parent (PR_SET_PDEATHSIG). One child at a time; the owner
+ * waits for on_done before starting another and before closing the loop.
  */
 #ifndef QUERY_SNAPSHOT_CHILD_H
 #define QUERY_SNAPSHOT_CHILD_H

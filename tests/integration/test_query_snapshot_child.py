@@ -1,12 +1,14 @@
 """Periodic snapshots are written by a child process (snapshot_child.c), the loop pausing for the fork only:
 - snapshots are written while events flow, each counted in query_snapshot_pause_seconds, and no child outlives
   its snapshot (none left, running or zombie, once the views stop changing);
+- SIGTERM sent to a child ends that child only (said in the log), never the service;
 - a child that cannot write (snapshot.bin made a directory, so the rename fails) is said in the log with its
   reason and not counted as written; the service stays up and answers;
 - once the path is free again snapshots resume, and a kill -9 and a restart on the last one (the state as it
   was at the fork, with its offsets) give views equal to the topic."""
 import json
 import os
+import signal
 import tempfile
 import time
 
@@ -64,6 +66,22 @@ def main():
             job = json.loads(body)["data"][0]["id"]
             h.wait_until(lambda: snapshots_written(q) >= 3, 30, what="three snapshots written")
             h.check(metric(q, "query_snapshot_pause_seconds_count") >= 3, "each snapshot's pause is counted")
+
+            # SIGTERM to a child (pkill, a supervisor's mistake) ends that child, not the service: libuv's
+            # handlers and their pipe are shared with the parent until the child resets them.
+            def terminate_a_child():
+                for pid, state in children(q.pid):
+                    if state != "Z":
+                        try:
+                            os.kill(pid, signal.SIGTERM)
+                        except ProcessLookupError:
+                            pass
+                return "killed by signal 15" in q.log()
+            h.wait_until(terminate_a_child, 60, 0.001, "a snapshot child ended by SIGTERM, said in the log")
+            time.sleep(0.5)
+            h.check(q.running() and q.get("/status")[0] == 200, "the service runs on after its child's SIGTERM")
+            h.check('"event":"shutdown"' not in q.log(),
+                    "the service took its child's SIGTERM for its own")
 
             # The path taken by a directory: each child's rename fails until it is free again.
             def block():
