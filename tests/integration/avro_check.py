@@ -133,6 +133,11 @@ def consume_binary(bootstrap: str, topic: str, timeout: float = 120.0):
                             lambda m: m[0], timeout)
 
 
+def topic_records(bootstrap: str, topic: str):
+    """Every event on topic, decoded by this module's own decoder (not the services'): what the views must equal."""
+    return [decode(v) for _, _, _, v in consume_binary(bootstrap, topic)]
+
+
 def _consume_binary_once(bootstrap: str, topic: str, timeout: float):
     import subprocess
     out = subprocess.run(

@@ -121,7 +121,7 @@ def main():
             return json.loads(q.get("/status")[2])["data"][0]["events_applied"]
         h.wait_until(lambda: applied() >= want_ok, 60, 0.2, "query-service applied the events")
         h.check_eq(applied(), want_ok, "events applied")
-        records = [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(kafka.bootstrap, topic)]
+        records = avro_check.topic_records(kafka.bootstrap, topic)
         counts = collections.Counter(r["source_airport"] for r in records)
         want_top = [{"count": c, "source_airport": a} for a, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
         got_top = json.loads(q.get("/top10_source_airport", params={"n": "1000"})[2])["data"]

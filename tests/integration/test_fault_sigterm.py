@@ -97,7 +97,7 @@ def main():
         # No acknowledged event lost: the restarted query-service's views equal the topic's content.
         h.wait_until(lambda: applied(q) >= delivered, 120, 0.2, "the query-service caught up")
         h.check_eq(q.data("/status")[0]["undecodable_messages"], 0, "undecodable messages")
-        records = [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(h.bootstrap(), topic)]
+        records = avro_check.topic_records(h.bootstrap(), topic)
         h.check_eq(len({r["id"] for r in records}), delivered, "distinct ids on the topic")
         topic_check.check_views_match_records(q, records, delivered)
 
@@ -155,7 +155,7 @@ def sigterm_with_kafka_down():
         with h.Service("query", q_args, env=env) as q:
             h.check_eq(q.data("/status")[0]["snapshot"], "restored from snapshot", "restart")
             h.wait_until(lambda: applied(q) >= on_topic, 60, 0.2, "the query-service caught up")
-            records = [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(kafka.bootstrap, topic)]
+            records = avro_check.topic_records(kafka.bootstrap, topic)
             topic_check.check_views_match_records(q, records, on_topic)
 
 

@@ -42,7 +42,7 @@ def main():
                     f"applied {q.data('/status')[0]['events_applied']} != {delivered} on the topic")
 
             # The views equal the topic's content, read by an independent decoder.
-            records = [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(h.bootstrap(), topic)]
+            records = avro_check.topic_records(h.bootstrap(), topic)
             topic_check.check_views_match_records(q, records, delivered)
         finally:
             q.stop()

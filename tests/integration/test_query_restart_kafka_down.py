@@ -71,7 +71,7 @@ def caught_up_and_exact(kafka, topic, q_args, env):
     try:
         h.wait_until(lambda: q.get("/readyz")[0] == 200, 60, 0.2, "query-service ready after Kafka came back")
         h.wait_until(lambda: applied(q) >= delivered, 60, 0.2, "the topic applied")
-        records = [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(kafka.bootstrap, topic)]
+        records = avro_check.topic_records(kafka.bootstrap, topic)
         topic_check.check_views_match_records(q, records, delivered)
         st = q.data("/status")[0]
         h.check_eq(sum(p["next_offset"] for p in st["partitions"]), delivered, "next offsets add up to the topic")

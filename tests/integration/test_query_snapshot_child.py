@@ -120,7 +120,7 @@ def main():
             h.check_eq(q.data("/status")[0]["snapshot"], "restored from snapshot", "how the state was restored")
             h.wait_until(lambda: q.data("/status")[0]["events_applied"] >= delivered, 60, what="caught up again")
             time.sleep(1)
-            records = [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(h.bootstrap(), topic)]
+            records = avro_check.topic_records(h.bootstrap(), topic)
             topic_check.check_views_match_records(q, records, delivered)
         finally:
             q.stop()

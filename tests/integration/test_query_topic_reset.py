@@ -26,7 +26,7 @@ def recreate(kafka, topic):
 
 
 def records_of(kafka, topic):
-    return [avro_check.decode(v) for _, _, _, v in avro_check.consume_binary(kafka.bootstrap, topic)]
+    return avro_check.topic_records(kafka.bootstrap, topic)
 
 
 def reset_logged(q):
