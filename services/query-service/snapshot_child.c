@@ -108,7 +108,6 @@ int snapshot_child_start(snapshot_child_t *c, uv_loop_t *loop, const snapshot_st
                          snapshot_child_done_cb on_done, void *data, char *errstr, size_t errstr_size)
 {
     memset(c, 0, sizeof(*c));
-    c->loop = loop;
     c->on_done = on_done;
     c->data = data;
     int fds[2];

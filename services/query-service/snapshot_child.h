@@ -14,7 +14,6 @@
 #ifndef QUERY_SNAPSHOT_CHILD_H
 #define QUERY_SNAPSHOT_CHILD_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,7 +32,6 @@ typedef struct snapshot_child_result_s {
 } snapshot_child_result_t;
 
 typedef struct snapshot_child_s {
-    uv_loop_t *loop;
     uv_pipe_t pipe; /* the result's read end */
     uv_timer_t reap_timer;
     pid_t pid;
